@@ -1,0 +1,80 @@
+/**
+ * `@latchkey/sdk`: the fetch-only TypeScript client of Latchkey, a self-hosted credential vault and
+ * authorization proxy. Runs on Node.js ≥ 20, Deno, Bun, workers and browsers (Web Crypto + fetch).
+ *
+ * @example
+ * import { App, GrantExpiredError } from '@latchkey/sdk'
+ * const app = new App({ apiKey: process.env.LATCHKEY_API_KEY! })
+ * const res = await app.request('GET', 'https://api.github.com/user', { grantId })
+ *
+ * @packageDocumentation
+ */
+export { App, type AppOptions } from './app.js';
+export type { AuthMode, Logger } from './transport.js';
+export type { RequestBody, RequestOptions } from './forward.js';
+export { PROXY_METHODS, type ApprovalResult, type ProxyMethod, type ProxyRequestOptions } from './proxy.js';
+export type {
+  CreateGrantOptions,
+  CreateGrantResult,
+  Grant,
+  GrantKind,
+  GrantPolicyInput,
+  GrantStatus,
+  ListGrantsOptions,
+  Principal,
+  RevokeGrantResult,
+  UnifiedGrantListResult,
+} from './grants.js';
+export type {
+  CreateManagedSecretOptions,
+  DeleteManagedSecretResult,
+  Injection,
+  InjectionTarget,
+  ManagedSecret,
+  ManagedSecretList,
+  ManagedSecretsClient,
+  SecretType,
+  SecretValue,
+  UpdateManagedSecretOptions,
+} from './managed-secrets.js';
+export type { KeyList, KeyMeta, KeysClient, MintKeyOptions, MintKeyResult } from './keys.js';
+export type {
+  AuditClient,
+  AuditEvent,
+  AuditList,
+  AuditOutcome,
+  AuditVerifyResult,
+  ListAuditOptions,
+} from './audit.js';
+export type { Page } from './wire.js';
+export type { QueryParams } from './validate.js';
+export {
+  AmbiguousGrantError,
+  AuditUnavailableError,
+  AuthenticationError,
+  BackendError,
+  ConflictError,
+  CredentialRevokedError,
+  GrantDeletedError,
+  GrantExpiredError,
+  GrantNotFoundError,
+  GrantRevokedError,
+  InsufficientScopeError,
+  KeyExpiredError,
+  KeyRevokedError,
+  LatchkeyError,
+  LatchkeyValueError,
+  NetworkError,
+  NotFoundError,
+  PolicyViolationError,
+  ProviderAPIError,
+  RateLimitedError,
+  ReAuthRequiredError,
+  TimeoutError,
+  UpstreamError,
+  type ClientErrorCode,
+  type LatchkeyErrorCode,
+  type LatchkeyErrorInit,
+  type ProviderAPIErrorInit,
+  type RateLimitedErrorInit,
+} from './errors.js';

@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import pino, { type Logger } from 'pino';
+import { loadCatalog } from '@latchkey/providers';
+import type { Config } from './config/load.js';
+import { createMemoryNonceStore } from './coordination/nonce-store.js';
+import { loadOrCreateMasterKey } from './crypto/master-key.js';
+import { LatchkeyError } from './errors.js';
+import { createAuthenticator } from './http/authenticate.js';
+import { installErrorHandlers } from './http/error-handler.js';
+import { createAppsService } from './modules/apps/apps.service.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import { createAuditService } from './modules/audit/audit.service.js';
+import { AuditWriter } from './modules/audit/audit.writer.js';
+import { grantsRoutes } from './modules/grants/grants.routes.js';
+import { createGrantsService, type GrantsService } from './modules/grants/grants.service.js';
+import { createKeyringService } from './modules/keyring/keyring.service.js';
+import { keysRoutes } from './modules/keys/keys.routes.js';
+import { createKeysService } from './modules/keys/keys.service.js';
+import { createEgressAgent, createEgressPolicy } from './modules/proxy/egress.js';
+import { proxyRoutes } from './modules/proxy/proxy.routes.js';
+import { createProxyService } from './modules/proxy/proxy.service.js';
+import { secretsRoutes } from './modules/secrets/secrets.routes.js';
+import { createSecretsService } from './modules/secrets/secrets.service.js';
+import { systemRoutes } from './modules/system/system.routes.js';
+import { openStore, type Store } from './store/database.js';
+import { migrateToLatest } from './store/migrate.js';
+
+/** Log paths that may carry secrets; pino replaces them with `[REDACTED]`. */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'req.headers["x-api-key"]',
+  'req.headers.signature',
+  'headers.authorization',
+  '*.value',
+  '*.password',
+  '*.api_key',
+  '*.apiKey',
+  '*.token',
+  '*.secret',
+];
+
+/** Creates the server logger (pino, JSON, redacting secret-bearing paths). */
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  return pino({ level: config.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' } }, destination);
+}
+
+/** Everything a running server holds; `close()` drains the audit queue and closes pools. */
+export interface Latchkey {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  readonly store: Store;
+  readonly services: {
+    apps: ReturnType<typeof createAppsService>;
+    keys: ReturnType<typeof createKeysService>;
+    secrets: ReturnType<typeof createSecretsService>;
+    grants: GrantsService;
+    audit: ReturnType<typeof createAuditService>;
+    keyring: ReturnType<typeof createKeyringService>;
+  };
+  readonly masterKey: ReturnType<typeof loadOrCreateMasterKey>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the server: opens the store and migrates it, loads (or creates) the master key, wires the
+ * services and registers the routes. Does not listen.
+ *
+ * @param config validated configuration.
+ * @param overrides optional `logger` (tests pass a capturing destination).
+ * @throws MasterKeyError, or a migration error.
+ */
+export async function buildApp(config: Config, overrides: { logger?: Logger } = {}): Promise<Latchkey> {
+  const log = overrides.logger ?? createLogger(config);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const masterKey = loadOrCreateMasterKey({ dataDir: config.dataDir, envKey: config.masterKey, envKeyFile: config.masterKeyFile });
+  const store = openStore(config.databaseUrl);
+  await migrateToLatest(store.db);
+  const { db } = store;
+
+  const replicaId = config.replicaId ?? `r-${randomBytes(6).toString('hex')}`;
+  const writer = new AuditWriter(db, replicaId, log.child({ component: 'audit' }));
+  await writer.init();
+  const audit = createAuditService({
+    db,
+    writer,
+    mode: config.auditMode,
+    onAsyncError: () => log.error('async audit write failed'),
+  });
+  const keyring = createKeyringService({ db, rootKey: masterKey.key });
+  const apps = createAppsService({ db, keyring });
+  const keys = createKeysService({ db, keyring, audit });
+  const catalog = loadCatalog();
+  let grants: GrantsService | undefined;
+  const secrets = createSecretsService({
+    db,
+    keyring,
+    audit,
+    templates: catalog,
+    revokeGrantsForSecret: (appId, secretId, reason, actor) => grants!.revokeAllForSecret(appId, secretId, reason, actor),
+  });
+  grants = createGrantsService({ db, audit, secretLookup: (appId, id) => secrets.get(appId, id) });
+  const nonces = createMemoryNonceStore();
+  const authenticate = createAuthenticator({ keys, nonces, log });
+  const dispatcher = createEgressAgent(createEgressPolicy(config.egressAllowCidrs), {
+    connectTimeoutMs: config.upstreamConnectTimeoutMs,
+    headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+    bodyTimeoutMs: config.upstreamBodyTimeoutMs,
+  });
+  const proxy = createProxyService({ grants, secrets, audit, dispatcher, httpHosts: config.egressAllowHttpHosts });
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    disableRequestLogging: false,
+    bodyLimit: config.maxBodyBytes,
+    genReqId: () => `req_${randomBytes(10).toString('hex')}`,
+    requestIdHeader: false,
+    trustProxy: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  // JSON bodies are kept as bytes too: signed requests are verified against their Content-Digest.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    if ((body as Buffer).length === 0) {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(request, (body as Buffer).toString('utf8'), (err, value) => {
+      if (err) done(new LatchkeyError('invalid_request', { message: 'The request body is not valid JSON.' }), undefined);
+      else done(null, value);
+    });
+  });
+  installErrorHandlers(app);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Latchkey API', version: '0.1.0', description: 'Credential vault and authorization proxy.' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const common = { authenticate, publicUrl: config.publicUrl };
+  await app.register(systemRoutes({ db, auditHealthy: () => writer.healthy }));
+  await app.register(keysRoutes({ keys, ...common }));
+  await app.register(secretsRoutes({ secrets, grants, ...common }));
+  await app.register(grantsRoutes({ grants, ...common }));
+  await app.register(auditRoutes({ audit, ...common }));
+  await app.register(
+    proxyRoutes({ proxy, ...common, maxBodyBytes: config.maxBodyBytes, maxResponseBytes: config.proxyMaxResponseBytes }),
+  );
+
+  let closed = false;
+  return {
+    app,
+    config,
+    store,
+    masterKey,
+    services: { apps, keys, secrets, grants, audit, keyring },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await writer.close();
+      nonces.close();
+      await dispatcher.close();
+      await store.close();
+    },
+  };
+}

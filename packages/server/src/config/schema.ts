@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * Every configuration key (DESIGN §14): environment variable, type, default and description.
+ * `docs/configuration.md` is generated from this table and a test fails when they drift.
+ */
+export const CONFIG_KEYS = {
+  LATCHKEY_DATA_DIR: {
+    schema: z.string().min(1).default('./.latchkey'),
+    description: 'Directory for the embedded SQLite database, the generated master key and local state.',
+  },
+  LATCHKEY_DATABASE_URL: {
+    schema: z
+      .string()
+      .regex(/^(sqlite:.*|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<path> or postgres://…')
+      .optional(),
+    description: 'Database URL: `sqlite:<path>` (default: `sqlite:` + `<data dir>/latchkey.db`) or `postgres://…`.',
+  },
+  LATCHKEY_MASTER_KEY: {
+    schema: z.string().optional(),
+    description: 'Root key: 32 bytes as base64 or 64 hex characters. Default: generated into `<data dir>/master.key`.',
+  },
+  LATCHKEY_MASTER_KEY_FILE: {
+    schema: z.string().optional(),
+    description: 'Path to a file holding the root key (same format as LATCHKEY_MASTER_KEY).',
+  },
+  LATCHKEY_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    description: 'Address the server listens on.',
+  },
+  LATCHKEY_PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).default(7070),
+    description: 'Port the server listens on (0 picks a free port).',
+  },
+  LATCHKEY_PUBLIC_URL: {
+    schema: z.url().optional(),
+    description:
+      'Public base URL of this server. Signed requests are verified against it; default `http://<Host header>`.',
+  },
+  LATCHKEY_EGRESS_ALLOW_CIDRS: {
+    schema: z.string().default(''),
+    description:
+      'Comma-separated CIDRs that upstream calls may reach although not globally routable (e.g. `127.0.0.0/8` for local development and tests).',
+  },
+  LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS: {
+    schema: z.string().default(''),
+    description: 'Comma-separated hosts (host or host:port) that may be called over plain `http`.',
+  },
+  LATCHKEY_AUDIT_MODE: {
+    schema: z.enum(['sync', 'async']).default('sync'),
+    description:
+      '`sync`: a call’s audit row is committed before its response is released. `async`: audit rows are written in the background.',
+  },
+  LATCHKEY_LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    description: 'Log level (pino).',
+  },
+  LATCHKEY_REPLICA_ID: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
+    description: 'Identifier of this replica’s audit chain. Default: a random id per process start.',
+  },
+  LATCHKEY_UPSTREAM_CONNECT_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    description: 'Upstream connect timeout in milliseconds.',
+  },
+  LATCHKEY_UPSTREAM_HEADERS_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).max(600_000).default(60_000),
+    description: 'Upstream time to response headers in milliseconds (then `504 upstream_timeout`).',
+  },
+  LATCHKEY_UPSTREAM_BODY_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
+    description: 'Upstream idle time between body chunks in milliseconds.',
+  },
+  LATCHKEY_PROXY_MAX_RESPONSE_BYTES: {
+    schema: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+    description: 'Largest upstream body `/v1/proxy` returns; beyond it the body is cut and `body_truncated` is true.',
+  },
+  LATCHKEY_MAX_BODY_BYTES: {
+    schema: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+    description: 'Largest request body accepted by JSON endpoints and by signed `/v1/forward` calls (bytes).',
+  },
+} as const;
+
+/** A configuration key name. */
+export type ConfigKey = keyof typeof CONFIG_KEYS;

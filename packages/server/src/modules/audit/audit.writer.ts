@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditEventsTable, Db } from '../../store/types.js';
+import { canonicalJson, chainHash, GENESIS_HASH } from './audit.fns.js';
+import type { AuditInput, AuditRecord } from './audit.types.js';
+
+type Row = Omit<AuditEventsTable, 'seq'>;
+interface Pending {
+  record: Omit<AuditRecord, 'chain_seq'>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const BATCH_ROWS = 400;
+
+/**
+ * Group-commit writer of this replica's audit chain (DESIGN §9). Records appended while a commit
+ * runs are written together in the next transaction, so under load many requests share one commit;
+ * with no load a record is committed on the next event-loop turn. Each record extends the chain:
+ * `hash = SHA-256("latchkey-audit-v1" | prev_hash | canonical JSON)`.
+ */
+export class AuditWriter {
+  readonly replicaId: string;
+  #db: Db;
+  #log: Logger;
+  #pending: Pending[] = [];
+  #flushing = false;
+  #scheduled = false;
+  #headSeq = 0;
+  #headHash = GENESIS_HASH;
+  #healthy = true;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  /**
+   * @param db database handle.
+   * @param replicaId this replica's chain id.
+   * @param log logger (never given record contents).
+   */
+  constructor(db: Db, replicaId: string, log: Logger) {
+    this.#db = db;
+    this.replicaId = replicaId;
+    this.#log = log;
+  }
+
+  /** Loads the chain head of this replica and starts the 1 s writability probe. */
+  async init(probeIntervalMs = 1000): Promise<void> {
+    const head = await this.#db
+      .selectFrom('audit_events')
+      .select(['chain_seq', 'hash'])
+      .where('replica_id', '=', this.replicaId)
+      .orderBy('chain_seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (head) {
+      this.#headSeq = Number(head.chain_seq);
+      this.#headHash = head.hash;
+    }
+    this.#probeTimer = setInterval(() => void this.#probe(), probeIntervalMs);
+    this.#probeTimer.unref();
+  }
+
+  /** Whether the last write (or probe) succeeded. Secret-using calls are refused while false. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** Number of records waiting to be committed (a metric). */
+  get queueDepth(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Appends a record; the promise resolves once it is committed.
+   *
+   * @throws the database error if the commit fails (callers map it to `audit_unavailable`).
+   */
+  append(input: AuditInput): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('audit writer closed'));
+    const record = toRecord(input, this.replicaId);
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ record, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Waits until everything appended so far is committed (or failed). */
+  async drain(): Promise<void> {
+    while (this.#pending.length > 0 || this.#flushing) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** Drains and stops the probe. */
+  async close(): Promise<void> {
+    await this.drain();
+    this.#closed = true;
+    if (this.#probeTimer) clearInterval(this.#probeTimer);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing || this.#pending.length === 0) return;
+    this.#flushing = true;
+    const batch = this.#pending.splice(0, this.#pending.length);
+    const startSeq = this.#headSeq;
+    const startHash = this.#headHash;
+    let seq = startSeq;
+    let prev = startHash;
+    const rows: Row[] = batch.map(({ record }) => {
+      seq += 1;
+      const full: AuditRecord = { ...record, chain_seq: seq };
+      const canonical = canonicalJson(full);
+      const hash = chainHash(prev, canonical);
+      const row: Row = {
+        id: full.id,
+        replica_id: full.replica_id,
+        chain_seq: seq,
+        ts: full.ts,
+        app_id: full.app_id,
+        event: full.event,
+        outcome: full.outcome,
+        record: canonical,
+        prev_hash: prev,
+        hash,
+        grant_id: full.grant_id,
+        managed_secret_id: full.managed_secret_id,
+        key_prefix: full.actor.key_prefix,
+      };
+      prev = hash;
+      return row;
+    });
+    try {
+      await this.#db.transaction().execute(async (tx) => {
+        for (let i = 0; i < rows.length; i += BATCH_ROWS) {
+          await tx.insertInto('audit_events').values(rows.slice(i, i + BATCH_ROWS)).execute();
+        }
+      });
+      this.#headSeq = seq;
+      this.#headHash = prev;
+      this.#healthy = true;
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.#healthy = false;
+      this.#log.error({ err: { code: (err as { code?: string }).code }, rows: rows.length }, 'audit commit failed');
+      for (const p of batch) p.reject(err);
+    } finally {
+      this.#flushing = false;
+      if (this.#pending.length > 0) this.#schedule();
+    }
+  }
+
+  /** Proves the audit table is writable with an insert that is rolled back. */
+  async #probe(): Promise<void> {
+    if (this.#flushing || this.#closed) return;
+    const rollback = new Error('probe rollback');
+    try {
+      await this.#db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('audit_events')
+          .values({
+            id: `probe-${randomUUID()}`,
+            replica_id: `${this.replicaId}#probe`,
+            chain_seq: 0,
+            ts: new Date().toISOString(),
+            app_id: null,
+            event: 'probe',
+            outcome: 'success',
+            record: '{}',
+            prev_hash: GENESIS_HASH,
+            hash: GENESIS_HASH,
+            grant_id: null,
+            managed_secret_id: null,
+            key_prefix: null,
+          })
+          .execute();
+        throw rollback;
+      });
+    } catch (err) {
+      if (err === rollback) {
+        if (!this.#healthy) this.#log.warn('audit store writable again');
+        this.#healthy = true;
+      } else {
+        if (this.#healthy) this.#log.error('audit store not writable; secret-using calls are refused');
+        this.#healthy = false;
+      }
+    }
+  }
+}
+
+function toRecord(i: AuditInput, replicaId: string): Omit<AuditRecord, 'chain_seq'> {
+  return {
+    id: randomUUID(),
+    ts: new Date().toISOString(),
+    replica_id: replicaId,
+    app_id: i.appId,
+    event: i.event,
+    outcome: i.outcome,
+    actor: { key_prefix: i.actor?.keyPrefix ?? null, caller: i.actor?.caller ?? null },
+    principal_type: i.principalType ?? null,
+    grant_id: i.grantId ?? null,
+    grant_kind: i.grantKind ?? null,
+    managed_secret_id: i.managedSecretId ?? null,
+    provider_id: i.providerId ?? null,
+    method: i.method ?? null,
+    url: i.url ?? null,
+    status_code: i.statusCode ?? null,
+    latency_ms: i.latencyMs ?? null,
+    error_code: i.errorCode ?? null,
+    reason: i.reason ?? null,
+    context: i.context ?? null,
+    trace: {
+      run_id: i.trace?.runId ?? null,
+      thread_id: i.trace?.threadId ?? null,
+      tool: i.trace?.tool ?? null,
+      role: i.trace?.role ?? null,
+    },
+    details: i.details ?? null,
+  };
+}

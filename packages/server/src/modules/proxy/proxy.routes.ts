@@ -1,0 +1,251 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { FORWARD_HEADERS, ProxyRequestBody, ProxyResult } from '@latchkey/api';
+import { LatchkeyError } from '../../errors.js';
+import type { AuthContext, Authenticator } from '../../http/authenticate.js';
+import { authenticateRequest, requireScope } from '../../http/auth-hook.js';
+import { sendError, toLatchkeyError } from '../../http/error-handler.js';
+import { authOf, errorResponses } from '../../http/route-kit.js';
+import type { ProxyService } from './proxy.service.js';
+import type { ProxyCall, TraceFields } from './proxy.types.js';
+import { sanitizeHeaders } from './steps/inject.js';
+import { redactBody, responseHeaders } from './steps/respond.js';
+import { parseTarget, templateUrl } from './steps/template-url.js';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const GRANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function traceOf(headers: FastifyRequest['headers']): TraceFields {
+  const t = (name: string) => one(headers[name])?.slice(0, 200) ?? null;
+  return { runId: t(FORWARD_HEADERS.runId), threadId: t(FORWARD_HEADERS.threadId), tool: t(FORWARD_HEADERS.tool), role: t(FORWARD_HEADERS.role) };
+}
+
+function parseContext(raw: string | undefined): Record<string, string> | null {
+  if (raw === undefined) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = undefined;
+  }
+  const ok =
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    Object.keys(v).length <= 20 &&
+    Object.entries(v).every(([k, x]) => k.length >= 1 && k.length <= 64 && typeof x === 'string' && x.length <= 256);
+  if (!ok) throw new LatchkeyError('invalid_request', { message: 'latchkey-context must be a JSON object of at most 20 short strings.', details: { header: FORWARD_HEADERS.context } });
+  return v as Record<string, string>;
+}
+
+async function readBody(request: FastifyRequest, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request.raw) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new LatchkeyError('payload_too_large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The two front doors to the pipeline: `ANY /v1/forward` (streaming) and `POST /v1/proxy` (JSON envelope).
+ */
+export function proxyRoutes(deps: {
+  proxy: ProxyService;
+  authenticate: Authenticator;
+  publicUrl: string | undefined;
+  maxBodyBytes: number;
+  maxResponseBytes: number;
+}) {
+  const { proxy } = deps;
+
+  async function forwardHandler(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const h = request.headers;
+    const hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+    const signed = h['signature-input'] !== undefined;
+    // A signed body is verified against its Content-Digest before anything is sent upstream.
+    const bodyBytes = signed && hasBody ? await readBody(request, deps.maxBodyBytes) : undefined;
+    const auth: AuthContext = await authenticateRequest(deps.authenticate, request, deps.publicUrl, bodyBytes);
+    if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
+    const grantId = one(h[FORWARD_HEADERS.grantId]) ?? '';
+    const base = {
+      auth,
+      frontDoor: 'forward' as const,
+      method: request.method,
+      grantId,
+      reason: one(h[FORWARD_HEADERS.reason])?.slice(0, 500) ?? null,
+      context: null as Record<string, string> | null,
+      trace: traceOf(h),
+    };
+    let url: URL;
+    try {
+      if (!GRANT_ID.test(grantId)) throw new LatchkeyError('invalid_request', { message: 'The latchkey-grant-id header must be a grant id.', details: { header: FORWARD_HEADERS.grantId } });
+      base.context = parseContext(one(h[FORWARD_HEADERS.context]));
+      url = parseTarget(one(h[FORWARD_HEADERS.target]));
+    } catch (err) {
+      await proxy.auditDenied({ ...base, url: null }, toLatchkeyError(err));
+      throw err;
+    }
+    const call = await proxy.prepare({ ...base, url, headers: sanitizeHeaders(h, signed) });
+    const body = bodyBytes ?? (hasBody ? request.raw : null);
+    streamToCaller(call, body, reply);
+  }
+
+  function streamToCaller(call: ProxyCall, body: Buffer | NodeJS.ReadableStream | null, reply: FastifyReply): void {
+    reply.hijack();
+    const res = reply.raw;
+    let done = false;
+    const control = proxy.forward(call, body as Buffer | null, {
+      async start(statusCode, headers) {
+        try {
+          await proxy.auditCompleted(call, statusCode, null);
+        } catch (err) {
+          sendError(reply, toLatchkeyError(err));
+          throw err;
+        }
+        const out = responseHeaders(headers, call.redact ?? []);
+        out['x-request-id'] = reply.request.id;
+        const extra = reply.getHeader('latchkey-key-deprecated');
+        if (extra) out['latchkey-key-deprecated'] = String(extra);
+        res.writeHead(statusCode, out);
+      },
+      data(chunk) {
+        const ok = res.write(chunk);
+        if (!ok) res.once('drain', () => control.resume());
+        return ok;
+      },
+      end() {
+        done = true;
+        res.end();
+      },
+      error(err, afterStart) {
+        done = true;
+        if (afterStart) {
+          res.destroy();
+          return;
+        }
+        proxy.auditCompleted(call, null, err.code).then(
+          () => sendError(reply, err),
+          (auditErr: unknown) => sendError(reply, toLatchkeyError(auditErr)),
+        );
+      },
+    });
+    res.on('close', () => {
+      if (!done) control.abort();
+    });
+  }
+
+  return async function (app: FastifyInstance): Promise<void> {
+    await app.register(async (scoped) => {
+      // The forward door streams bodies: no parser consumes them.
+      scoped.removeAllContentTypeParsers();
+      scoped.addContentTypeParser('*', (_req, _payload, done) => done(null));
+      scoped.route({
+        method: [...METHODS],
+        url: '/v1/forward',
+        schema: { operationId: 'forward', tags: ['proxy'], hide: false },
+        handler: forwardHandler,
+      });
+    });
+
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    r.post('/v1/proxy', {
+      schema: { operationId: 'proxyRequest', tags: ['proxy'], body: ProxyRequestBody, response: { 200: ProxyResult, ...errorResponses } },
+      preHandler: requireScope(deps.authenticate, deps.publicUrl, 'proxy:execute'),
+      handler: async (request, reply) => {
+        const b = request.body;
+        const auth = authOf(request);
+        const base = {
+          auth,
+          frontDoor: 'proxy' as const,
+          method: b.method,
+          grantId: b.grant_id,
+          reason: b.reason ?? null,
+          context: b.context ?? null,
+          trace: traceOf(request.headers),
+        };
+        let url: URL;
+        let body: Buffer | null = null;
+        const headers: Record<string, string> = {};
+        try {
+          url = templateUrl(b.url, b.path_params, b.query_params);
+          if (b.json !== undefined && b.body_b64 !== undefined) throw new LatchkeyError('invalid_request', { message: 'Give json or body_b64, not both.', details: { field: 'json' } });
+          for (const [k, v] of Object.entries(b.headers ?? {})) headers[k.toLowerCase()] = v;
+          delete headers['content-length'];
+          if (b.json !== undefined) {
+            body = Buffer.from(JSON.stringify(b.json), 'utf8');
+            headers['content-type'] ??= 'application/json';
+          } else if (b.body_b64 !== undefined) {
+            if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.body_b64)) throw new LatchkeyError('invalid_request', { message: 'body_b64 is not base64.', details: { field: 'body_b64' } });
+            body = Buffer.from(b.body_b64, 'base64');
+          }
+        } catch (err) {
+          await proxy.auditDenied({ ...base, url: null }, toLatchkeyError(err));
+          throw err;
+        }
+        const clean = sanitizeHeaders(headers, false);
+        // The envelope buffers and redacts the body, so ask for it uncompressed.
+        clean['accept-encoding'] = 'identity';
+        const call = await proxy.prepare({ ...base, url, headers: clean });
+        const result = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; truncated: boolean }>(
+          (resolve, reject) => {
+            let status = 0;
+            let upstreamHeaders: Record<string, string | string[] | undefined> = {};
+            const chunks: Buffer[] = [];
+            let size = 0;
+            let truncated = false;
+            const control = proxy.forward(call, body, {
+              start(s, hs) {
+                status = s;
+                upstreamHeaders = hs;
+              },
+              data(chunk) {
+                if (truncated) return true;
+                if (size + chunk.length > deps.maxResponseBytes) {
+                  chunks.push(chunk.subarray(0, deps.maxResponseBytes - size));
+                  size = deps.maxResponseBytes;
+                  truncated = true;
+                  resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated });
+                  control.abort();
+                  return true;
+                }
+                size += chunk.length;
+                chunks.push(chunk);
+                return true;
+              },
+              end() {
+                resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated });
+              },
+              error(err, afterStart) {
+                if (truncated) return;
+                if (afterStart) resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated: true });
+                else reject(err);
+              },
+            });
+          },
+        ).catch(async (err: unknown) => {
+          const le = toLatchkeyError(err);
+          await proxy.auditCompleted(call, null, le.code);
+          throw le;
+        });
+        await proxy.auditCompleted(call, result.status, null);
+        const redact = call.redact ?? [];
+        const flat: Record<string, string> = {};
+        for (const [k, v] of Object.entries(responseHeaders(result.headers, redact))) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+        if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
+        return {
+          status_code: result.status,
+          headers: flat,
+          body_b64: redactBody(result.body, redact).toString('base64'),
+          body_truncated: result.truncated,
+        };
+      },
+    });
+  };
+}

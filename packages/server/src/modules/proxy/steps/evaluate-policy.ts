@@ -1,0 +1,48 @@
+import { createHostMatcher, type HostMatcher } from '@latchkey/providers';
+import { LatchkeyError } from '../../../errors.js';
+
+interface Binding {
+  entries: { match: HostMatcher; port: number | null }[];
+}
+const compiled = new WeakMap<readonly string[], Binding>();
+
+function compile(allowedHosts: readonly string[]): Binding {
+  let b = compiled.get(allowedHosts);
+  if (!b) {
+    b = {
+      entries: allowedHosts.map((h) => {
+        const m = /^(.*?)(?::(\d{1,5}))?$/.exec(h)!;
+        return { match: createHostMatcher([m[1]!]), port: m[2] ? Number(m[2]) : null };
+      }),
+    };
+    compiled.set(allowedHosts, b);
+  }
+  return b;
+}
+
+const deny = (policyError: string, message: string) =>
+  new LatchkeyError('policy_violation', { message, details: { policy_error: policyError } });
+
+/**
+ * Step 5 (egress binding, DESIGN §7 item 2): the URL's scheme, host and port must be allowed for
+ * this credential. An entry without a port allows only the scheme's default port; `http` is
+ * allowed only for hosts in `LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS`.
+ *
+ * @param allowedHosts the credential's `host` / `*.suffix` entries, optionally with `:port`.
+ * @param httpHosts hosts (or host:port) allowed over plain http.
+ * @throws LatchkeyError `policy_violation` with `policy_error` `host_not_allowed` | `port_not_allowed` | `scheme_not_allowed`.
+ */
+export function checkEgressBinding(url: URL, allowedHosts: readonly string[], httpHosts: readonly string[]): void {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  const defaultPort = url.protocol === 'https:' ? 443 : 80;
+  const b = compile(allowedHosts);
+  const hostEntries = b.entries.filter((e) => e.match(host));
+  if (hostEntries.length === 0) throw deny('host_not_allowed', 'This credential may not be sent to this host.');
+  if (!hostEntries.some((e) => (e.port ?? defaultPort) === port)) {
+    throw deny('port_not_allowed', 'This credential may not be sent to this port.');
+  }
+  if (url.protocol === 'http:' && !httpHosts.includes(host) && !httpHosts.includes(`${host}:${port}`)) {
+    throw deny('scheme_not_allowed', 'This credential may only be sent over https.');
+  }
+}

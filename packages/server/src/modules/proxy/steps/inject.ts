@@ -1,0 +1,86 @@
+import { fillFormat } from '@latchkey/providers';
+import type { SealedCredential } from '../../secrets/secrets.service.js';
+import type { HeaderMap } from '../proxy.types.js';
+
+/** Caller-supplied headers that could carry or shadow credentials: always removed before injection. */
+const CREDENTIAL_HEADERS = [
+  'authorization',
+  'cookie',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+  'x-amz-date',
+];
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and headers that belong to Latchkey, never forwarded. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect', 'signature', 'signature-input'];
+
+/**
+ * Removes hop-by-hop headers (including those named in `Connection`) and every `latchkey-*` header.
+ * `content-digest` is also removed when it belonged to Latchkey's own request signature.
+ *
+ * @param headers incoming headers with lowercase names.
+ * @returns a new header map.
+ */
+export function sanitizeHeaders(headers: Record<string, string | string[] | undefined>, signedByLatchkey: boolean): HeaderMap {
+  const out: HeaderMap = {};
+  const connection = headers['connection'];
+  const named = new Set(
+    (Array.isArray(connection) ? connection.join(',') : (connection ?? ''))
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const n = name.toLowerCase();
+    if (n.startsWith('latchkey-') || HOP_BY_HOP.includes(n) || named.has(n)) continue;
+    if (signedByLatchkey && n === 'content-digest') continue;
+    out[n] = value;
+  }
+  return out;
+}
+
+/**
+ * Step 8: injects the credential — last, so nothing later can overwrite it. Caller-supplied
+ * credential headers and the secret's own header/query names are removed first.
+ *
+ * @param cred the sealed credential (settings).
+ * @param valueJson the opened canonical JSON value (plaintext; do not keep a reference).
+ * @returns the strings a response must not echo (for redaction).
+ */
+export function injectCredential(cred: SealedCredential, valueJson: string, headers: HeaderMap, url: URL): string[] {
+  for (const h of CREDENTIAL_HEADERS) delete headers[h];
+  const inj = cred.injection;
+  if (inj.header) delete headers[inj.header.toLowerCase()];
+  for (const h of inj.headers ?? []) delete headers[h.name.toLowerCase()];
+  for (const q of inj.query ?? []) url.searchParams.delete(q.name);
+
+  const value = JSON.parse(valueJson) as string | Record<string, string>;
+  switch (cred.type) {
+    case 'bearer': {
+      const token = value as string;
+      headers['authorization'] = `Bearer ${token}`;
+      return [token];
+    }
+    case 'api_key': {
+      const token = value as string;
+      headers[inj.header!.toLowerCase()] = fillFormat(inj.format ?? '{token}', { token });
+      return [token];
+    }
+    case 'basic': {
+      const { username, password } = value as { username: string; password: string };
+      const blob = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
+      headers['authorization'] = `Basic ${blob}`;
+      return [blob, password, username].filter((s) => s.length >= 4);
+    }
+    case 'custom': {
+      const fields = value as Record<string, string>;
+      for (const h of inj.headers ?? []) headers[h.name.toLowerCase()] = fillFormat(h.format, fields);
+      for (const q of inj.query ?? []) url.searchParams.set(q.name, fillFormat(q.format, fields));
+      return Object.values(fields).filter((s) => s.length >= 4);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database, Db, Executor } from './types.js';
+
+/** Which SQL dialect a database speaks. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/** An open database and what it is. */
+export interface Store {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** Closes the pool / file. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database named by `url`: `sqlite:<path>` (better-sqlite3, WAL, busy timeout 5 s,
+ * `synchronous=NORMAL`, foreign keys on) or `postgres://…` (pg pool).
+ *
+ * @param url database URL from config.
+ * @throws Error if the SQLite directory cannot be created.
+ */
+export function openStore(url: string): Store {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    if (file !== ':memory:') {
+      try {
+        fs.chmodSync(file, 0o600);
+      } catch {
+        /* best effort */
+      }
+    }
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/** The dialect an executor speaks (used by migrations for the few type differences). */
+export function dialectOf(db: Executor): Dialect {
+  return db.getExecutor().adapter instanceof SqliteAdapter ? 'sqlite' : 'postgres';
+}
