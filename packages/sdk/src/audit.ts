@@ -182,7 +182,7 @@ export class AuditClient {
     assertOptionalString(options.keyPrefix, 'keyPrefix', 32);
     assertOptionalString(options.cursor, 'cursor', 19);
     assertOptionalInt(options.limit, 'limit', 1, 500);
-    const w = (await this.#t.json('GET', '/v1/audit', {
+    return this.#t.json('GET', '/v1/audit', {
       query: {
         event: options.event,
         grant_id: options.grantId,
@@ -194,12 +194,13 @@ export class AuditClient {
         cursor: options.cursor,
         limit: options.limit ?? 100,
       },
-    })) as WireAuditList;
-    return Object.freeze({
-      events: Object.freeze(w.events.map(toAuditEvent)),
-      nextCursor: w.next_cursor,
-      hasMore: w.has_more,
-    });
+    }, (w: WireAuditList) =>
+      Object.freeze({
+        events: Object.freeze(w.events.map(toAuditEvent)),
+        nextCursor: w.next_cursor,
+        hasMore: w.has_more,
+      }),
+    );
   }
 
   /**
@@ -212,14 +213,13 @@ export class AuditClient {
    * if (!ok) console.error('audit chain broken at', firstBroken)
    */
   async verify(): Promise<AuditVerifyResult> {
-    const w = (await this.#t.json('GET', '/v1/audit/verify')) as WireAuditVerifyResult;
-    return deepFreeze({
+    return this.#t.json('GET', '/v1/audit/verify', {}, (w: WireAuditVerifyResult) => deepFreeze({
       ok: w.ok,
       chains: w.chains.map((c) => ({ replicaId: c.replica_id, events: c.events, headHash: c.head_hash })),
       firstBroken:
         w.first_broken === null
           ? null
           : { replicaId: w.first_broken.replica_id, seq: w.first_broken.seq, reason: w.first_broken.reason },
-    });
+    }));
   }
 }

@@ -392,7 +392,8 @@ export function parseRetryAfter(value: string | null, nowMs: number = Date.now()
   if (value === null) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
+  // HTTP-dates always end in GMT; requiring it stops Date.parse from reading '-5' as a year.
+  const at = /GMT$/.test(v) ? Date.parse(v) : Number.NaN;
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 

@@ -216,13 +216,13 @@ export async function createManagedSecretGrant(
 ): Promise<CreateGrantResult> {
   assertString(managedSecretId, 'managedSecretId', 80);
   const body = toWireCreateGrant(options);
-  return toGrant((await t.json('POST', `/v1/managed-secrets/${seg(managedSecretId)}/grants`, { body })) as WireGrant);
+  return t.json('POST', `/v1/managed-secrets/${seg(managedSecretId)}/grants`, { body }, toGrant);
 }
 
 /** `GET /v1/grants/{grant_id}`. */
 export async function getGrant(t: Transport, grantId: string): Promise<Grant> {
   assertGrantId(grantId);
-  return toGrant((await t.json('GET', `/v1/grants/${seg(grantId)}`)) as WireGrant);
+  return t.json('GET', `/v1/grants/${seg(grantId)}`, {}, toGrant);
 }
 
 /** `GET /v1/grants`. */
@@ -234,7 +234,7 @@ export async function listGrants(t: Transport, options: ListGrantsOptions = {}):
   assertOptionalString(options.managedSecretId, 'managedSecretId', 80);
   assertOptionalString(options.grantKind, 'grantKind', 20);
   assertOptionalString(options.status, 'status', 20);
-  const w = (await t.json('GET', '/v1/grants', {
+  return t.json('GET', '/v1/grants', {
     query: {
       provider_id: options.providerId,
       managed_secret_id: options.managedSecretId,
@@ -243,8 +243,7 @@ export async function listGrants(t: Transport, options: ListGrantsOptions = {}):
       limit: options.limit ?? 100,
       offset: options.offset ?? 0,
     },
-  })) as WireGrantList;
-  return Object.freeze({ grants: Object.freeze(w.grants.map(toGrant)), ...toPage(w) });
+  }, (w: WireGrantList) => Object.freeze({ grants: Object.freeze(w.grants.map(toGrant)), ...toPage(w) }));
 }
 
 /** `POST /v1/grants/{grant_id}/revoke`. */
@@ -257,5 +256,5 @@ export async function revokeGrant(
   if (!isObject(options)) throw new LatchkeyValueError('options must be an object.');
   assertOptionalString(options.reason, 'reason', 500);
   const body = options.reason === undefined ? {} : { reason: options.reason };
-  return toGrant((await t.json('POST', `/v1/grants/${seg(grantId)}/revoke`, { body })) as WireGrant);
+  return t.json('POST', `/v1/grants/${seg(grantId)}/revoke`, { body }, toGrant);
 }

@@ -134,8 +134,9 @@ export class KeysClient {
    */
   async mint(options: MintKeyOptions): Promise<MintKeyResult> {
     const body = toWireMintKey(options);
-    const w = (await this.#t.json('POST', '/v1/keys', { body })) as { key: WireKeyMeta; api_key: string };
-    return Object.freeze({ key: toKeyMeta(w.key), apiKey: w.api_key });
+    return this.#t.json('POST', '/v1/keys', { body }, (w: { key: WireKeyMeta; api_key: string }) =>
+      Object.freeze({ key: toKeyMeta(w.key), apiKey: w.api_key }),
+    );
   }
 
   /**
@@ -149,10 +150,9 @@ export class KeysClient {
   async list(options: { readonly limit?: number; readonly offset?: number } = {}): Promise<KeyList> {
     assertOptionalInt(options.limit, 'limit', 1, 500);
     assertOptionalInt(options.offset, 'offset', 0, 1_000_000_000);
-    const w = (await this.#t.json('GET', '/v1/keys', {
+    return this.#t.json('GET', '/v1/keys', {
       query: { limit: options.limit ?? 100, offset: options.offset ?? 0 },
-    })) as WirePage & { keys: WireKeyMeta[] };
-    return Object.freeze({ keys: Object.freeze(w.keys.map(toKeyMeta)), ...toPage(w) });
+    }, (w: WirePage & { keys: WireKeyMeta[] }) => Object.freeze({ keys: Object.freeze(w.keys.map(toKeyMeta)), ...toPage(w) }));
   }
 
   /**
@@ -165,6 +165,6 @@ export class KeysClient {
    */
   async revoke(keyId: string): Promise<KeyMeta> {
     assertString(keyId, 'keyId', 80);
-    return toKeyMeta((await this.#t.json('POST', `/v1/keys/${seg(keyId)}/revoke`)) as WireKeyMeta);
+    return this.#t.json('POST', `/v1/keys/${seg(keyId)}/revoke`, {}, toKeyMeta);
   }
 }

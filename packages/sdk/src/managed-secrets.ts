@@ -93,6 +93,13 @@ export interface DeleteManagedSecretResult {
   readonly revokedGrants: number;
 }
 
+/** Wire answer of `DELETE /v1/managed-secrets/{id}`. */
+export interface WireDeleteSecretResponse {
+  id: string;
+  deleted: true;
+  revoked_grants: number;
+}
+
 /** Wire form of {@link Injection}. */
 export interface WireInjection {
   header?: string;
@@ -254,7 +261,7 @@ export class ManagedSecretsClient {
    */
   async create(options: CreateManagedSecretOptions): Promise<ManagedSecret> {
     const body = toWireCreateSecret(options);
-    return toManagedSecret((await this.#t.json('POST', '/v1/managed-secrets', { body })) as WireSecretMeta);
+    return this.#t.json('POST', '/v1/managed-secrets', { body }, toManagedSecret);
   }
 
   /**
@@ -268,10 +275,11 @@ export class ManagedSecretsClient {
   async list(options: { readonly limit?: number; readonly offset?: number } = {}): Promise<ManagedSecretList> {
     assertOptionalInt(options.limit, 'limit', 1, 500);
     assertOptionalInt(options.offset, 'offset', 0, 1_000_000_000);
-    const w = (await this.#t.json('GET', '/v1/managed-secrets', {
+    return this.#t.json('GET', '/v1/managed-secrets', {
       query: { limit: options.limit ?? 100, offset: options.offset ?? 0 },
-    })) as WirePage & { managed_secrets: WireSecretMeta[] };
-    return Object.freeze({ managedSecrets: Object.freeze(w.managed_secrets.map(toManagedSecret)), ...toPage(w) });
+    }, (w: WirePage & { managed_secrets: WireSecretMeta[] }) =>
+      Object.freeze({ managedSecrets: Object.freeze(w.managed_secrets.map(toManagedSecret)), ...toPage(w) }),
+    );
   }
 
   /**
@@ -283,7 +291,7 @@ export class ManagedSecretsClient {
    */
   async get(id: string): Promise<ManagedSecret> {
     assertString(id, 'id', 80);
-    return toManagedSecret((await this.#t.json('GET', `/v1/managed-secrets/${seg(id)}`)) as WireSecretMeta);
+    return this.#t.json('GET', `/v1/managed-secrets/${seg(id)}`, {}, toManagedSecret);
   }
 
   /**
@@ -297,7 +305,7 @@ export class ManagedSecretsClient {
   async update(id: string, options: UpdateManagedSecretOptions): Promise<ManagedSecret> {
     assertString(id, 'id', 80);
     const body = toWireUpdateSecret(options);
-    return toManagedSecret((await this.#t.json('PATCH', `/v1/managed-secrets/${seg(id)}`, { body })) as WireSecretMeta);
+    return this.#t.json('PATCH', `/v1/managed-secrets/${seg(id)}`, { body }, toManagedSecret);
   }
 
   /**
@@ -312,9 +320,7 @@ export class ManagedSecretsClient {
   async rotate(id: string, value: SecretValue): Promise<ManagedSecret> {
     assertString(id, 'id', 80);
     const body = { value: copyValue(value) };
-    return toManagedSecret(
-      (await this.#t.json('POST', `/v1/managed-secrets/${seg(id)}/rotate`, { body })) as WireSecretMeta,
-    );
+    return this.#t.json('POST', `/v1/managed-secrets/${seg(id)}/rotate`, { body }, toManagedSecret);
   }
 
   /**
@@ -327,11 +333,12 @@ export class ManagedSecretsClient {
    */
   async delete(id: string): Promise<DeleteManagedSecretResult> {
     assertString(id, 'id', 80);
-    const w = (await this.#t.json('DELETE', `/v1/managed-secrets/${seg(id)}`)) as {
-      id: string;
-      deleted: true;
-      revoked_grants: number;
-    };
-    return Object.freeze({ id: w.id, deleted: w.deleted, revokedGrants: w.revoked_grants });
+    return this.#t.json(
+      'DELETE',
+      `/v1/managed-secrets/${seg(id)}`,
+      {},
+      (w: WireDeleteSecretResponse): DeleteManagedSecretResult =>
+        Object.freeze({ id: w.id, deleted: w.deleted, revokedGrants: w.revoked_grants }),
+    );
   }
 }

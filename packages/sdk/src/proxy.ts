@@ -168,12 +168,12 @@ export function toApprovalResult(w: WireProxyResult): ApprovalResult {
 export async function proxyRequest(transport: Transport, options: ProxyRequestOptions): Promise<ApprovalResult> {
   const wire = toWireProxyRequest(options);
   assertTimeout(options.timeout);
-  const answer = (await transport.json('POST', '/v1/proxy', {
-    body: wire,
-    signal: options.signal,
-    timeout: options.timeout,
-  })) as WireProxyResult;
-  const result = toApprovalResult(answer);
+  const result = await transport.json(
+    'POST',
+    '/v1/proxy',
+    { body: wire, signal: options.signal, timeout: options.timeout },
+    toApprovalResult,
+  );
   if (options.throwOnProviderError === true && result.statusCode >= 400) {
     throw new ProviderAPIError({
       statusCode: result.statusCode,

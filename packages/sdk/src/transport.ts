@@ -251,12 +251,27 @@ export class Transport {
   }
 
   /**
-   * Calls a JSON endpoint and returns the parsed wire body (snake_case).
+   * Calls a JSON endpoint and maps the wire body (snake_case) with `decode`.
    *
+   * @param decode Wire → result mapper; it may assume the contract's shape: a server answer that
+   *   breaks it (a `TypeError` inside) becomes `BackendError` `unexpected_response`.
    * @throws {BackendError} (a subclass per `error.code`) on a Latchkey error answer.
    * @throws {TimeoutError | NetworkError} When Latchkey cannot answer in time.
    */
-  async json(method: string, path: string, init: JsonCallInit = {}): Promise<unknown> {
+  async json<W, T>(method: string, path: string, init: JsonCallInit, decode: (wire: W) => T): Promise<T> {
+    const wire = await this.#jsonAnswer(method, path, init);
+    try {
+      return decode(wire as W);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      throw new BackendError('Latchkey answered with a body this SDK version does not understand.', {
+        code: 'unexpected_response',
+        cause: err,
+      });
+    }
+  }
+
+  async #jsonAnswer(method: string, path: string, init: JsonCallInit): Promise<unknown> {
     const body = init.body === undefined ? undefined : utf8(JSON.stringify(init.body));
     const sent = await this.send({
       method,

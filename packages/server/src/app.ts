@@ -117,7 +117,6 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: config.maxBodyBytes,
     genReqId: () => `req_${randomBytes(10).toString('hex')}`,
     requestIdHeader: false,

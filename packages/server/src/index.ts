@@ -9,3 +9,4 @@ export { writeMasterKeyFile, loadOrCreateMasterKey, parseMasterKey } from './cry
 export { generateKey } from './crypto/envelope.js';
 export { signRequest } from './crypto/request-signature.js';
 export { deriveSigningKey } from './crypto/tokens.js';
+export { startServer, type RunningServer } from './main.js';

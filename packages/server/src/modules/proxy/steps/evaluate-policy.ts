@@ -37,12 +37,14 @@ export function checkEgressBinding(url: URL, allowedHosts: readonly string[], ht
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   const defaultPort = url.protocol === 'https:' ? 443 : 80;
   const b = compile(allowedHosts);
-  const hostEntries = b.entries.filter((e) => e.match(host));
+  // The matcher takes the URL form: IPv6 literals keep their brackets, as patterns write them (`[::1]`).
+  const hostEntries = b.entries.filter((e) => e.match(url.hostname));
   if (hostEntries.length === 0) throw deny('host_not_allowed', 'This credential may not be sent to this host.');
   if (!hostEntries.some((e) => (e.port ?? defaultPort) === port)) {
     throw deny('port_not_allowed', 'This credential may not be sent to this port.');
   }
-  if (url.protocol === 'http:' && !httpHosts.includes(host) && !httpHosts.includes(`${host}:${port}`)) {
+  const httpForms = [host, `${host}:${port}`, url.hostname, `${url.hostname}:${port}`];
+  if (url.protocol === 'http:' && !httpForms.some((f) => httpHosts.includes(f))) {
     throw deny('scheme_not_allowed', 'This credential may only be sent over https.');
   }
 }

@@ -1,0 +1,28 @@
+import { buildApp, type Latchkey } from './app.js';
+import { initializeIfEmpty, type InitResult } from './bootstrap.js';
+import type { Config } from './config/load.js';
+
+/** A listening server. */
+export interface RunningServer {
+  readonly lk: Latchkey;
+  readonly port: number;
+  readonly url: string;
+  /** Set when this start initialized an empty data dir (the app key is shown once). */
+  readonly init: InitResult | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads nothing itself: builds the app from `config`, initializes an empty database, listens.
+ *
+ * @throws MasterKeyError, a migration error, or a listen error (`EADDRINUSE`).
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const lk = await buildApp(config);
+  await lk.app.listen({ host: config.host, port: config.port });
+  const addr = lk.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const init = await initializeIfEmpty(lk, port);
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { lk, port, url: `http://${host}:${port}`, init, close: () => lk.close() };
+}
