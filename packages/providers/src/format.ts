@@ -4,7 +4,7 @@
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const PLACEHOLDER_NAME = /^[a-z][a-z0-9_]{0,31}$/;
-// eslint-disable-next-line no-control-regex
+
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Result of {@link parseFormat}. */

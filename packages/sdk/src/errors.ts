@@ -418,7 +418,7 @@ export function errorFromResponse(status: number, body: unknown, headers: Header
     });
   }
   const code = err['code'];
-  const Class = Object.hasOwn(SERVER_ERROR_CLASSES, code) ? SERVER_ERROR_CLASSES[code]! : BackendError;
+  const Class: BackendErrorClass = Object.hasOwn(SERVER_ERROR_CLASSES, code) ? SERVER_ERROR_CLASSES[code]! : BackendError;
   const message =
     typeof err['message'] === 'string' && err['message'].length > 0
       ? err['message'].slice(0, MAX_MESSAGE_LENGTH)

@@ -25,26 +25,26 @@ export type {
   RevokeGrantResult,
   UnifiedGrantListResult,
 } from './grants.js';
-export type {
-  CreateManagedSecretOptions,
-  DeleteManagedSecretResult,
-  Injection,
-  InjectionTarget,
-  ManagedSecret,
-  ManagedSecretList,
+export {
   ManagedSecretsClient,
-  SecretType,
-  SecretValue,
-  UpdateManagedSecretOptions,
+  type CreateManagedSecretOptions,
+  type DeleteManagedSecretResult,
+  type Injection,
+  type InjectionTarget,
+  type ManagedSecret,
+  type ManagedSecretList,
+  type SecretType,
+  type SecretValue,
+  type UpdateManagedSecretOptions,
 } from './managed-secrets.js';
-export type { KeyList, KeyMeta, KeysClient, MintKeyOptions, MintKeyResult } from './keys.js';
-export type {
+export { KeysClient, type KeyList, type KeyMeta, type MintKeyOptions, type MintKeyResult } from './keys.js';
+export {
   AuditClient,
-  AuditEvent,
-  AuditList,
-  AuditOutcome,
-  AuditVerifyResult,
-  ListAuditOptions,
+  type AuditEvent,
+  type AuditList,
+  type AuditOutcome,
+  type AuditVerifyResult,
+  type ListAuditOptions,
 } from './audit.js';
 export type { Page } from './wire.js';
 export type { QueryParams } from './validate.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -8,7 +9,9 @@ import pino, { type Logger } from 'pino';
 import { loadCatalog } from '@latchkey/providers';
 import type { Config } from './config/load.js';
 import { createMemoryNonceStore } from './coordination/nonce-store.js';
-import { loadOrCreateMasterKey } from './crypto/master-key.js';
+import { keyId } from './crypto/envelope.js';
+import { MasterKeyError } from './crypto/errors.js';
+import { loadOrCreateMasterKey, parseMasterKey } from './crypto/master-key.js';
 import { LatchkeyError } from './errors.js';
 import { createAuthenticator } from './http/authenticate.js';
 import { installErrorHandlers } from './http/error-handler.js';
@@ -49,6 +52,29 @@ export const LOG_REDACT_PATHS = [
 /** Creates the server logger (pino, JSON, redacting secret-bearing paths). */
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
   return pino({ level: config.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' } }, destination);
+}
+
+/**
+ * Makes sure the root key is the one that wrapped the stored KEKs. If a `keyring rotate-root` was
+ * interrupted after its database commit, `master.key.next` holds the new key: the switch is completed.
+ *
+ * @throws MasterKeyError `wrong_key` when the key does not match the database.
+ */
+async function checkRootKey(db: Store['db'], dataDir: string, masterKey: ReturnType<typeof loadOrCreateMasterKey>): Promise<Buffer> {
+  const ids = (await db.selectFrom('app_keks').select('root_key_id').distinct().execute()).map((r) => r.root_key_id);
+  if (ids.length === 0 || (ids.length === 1 && ids[0] === keyId(masterKey.key))) return masterKey.key;
+  const next = path.join(dataDir, 'master.key.next');
+  if (masterKey.source === 'data_dir' && masterKey.path && fs.existsSync(next)) {
+    const nextKey = parseMasterKey(fs.readFileSync(next, 'utf8'), 'master.key.next');
+    if (ids.length === 1 && ids[0] === keyId(nextKey)) {
+      fs.renameSync(next, masterKey.path);
+      return nextKey;
+    }
+  }
+  throw new MasterKeyError(
+    'wrong_key',
+    'The master key does not match the one that encrypted this database. Start Latchkey with the key used at `latchkey init` (or the last `keyring rotate-root`).',
+  );
 }
 
 /** Everything a running server holds; `close()` drains the audit queue and closes pools. */
@@ -93,19 +119,19 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     mode: config.auditMode,
     onAsyncError: () => log.error('async audit write failed'),
   });
-  const keyring = createKeyringService({ db, rootKey: masterKey.key });
+  const rootKey = await checkRootKey(db, config.dataDir, masterKey);
+  const keyring = createKeyringService({ db, rootKey });
   const apps = createAppsService({ db, keyring });
   const keys = createKeysService({ db, keyring, audit });
   const catalog = loadCatalog();
-  let grants: GrantsService | undefined;
   const secrets = createSecretsService({
     db,
     keyring,
     audit,
     templates: catalog,
-    revokeGrantsForSecret: (appId, secretId, reason, actor) => grants!.revokeAllForSecret(appId, secretId, reason, actor),
+    revokeGrantsForSecret: (appId, secretId, reason, actor) => grants.revokeAllForSecret(appId, secretId, reason, actor),
   });
-  grants = createGrantsService({ db, audit, secretLookup: (appId, id) => secrets.get(appId, id) });
+  const grants: GrantsService = createGrantsService({ db, audit, secretLookup: (appId, id) => secrets.get(appId, id) });
   const nonces = createMemoryNonceStore();
   const authenticate = createAuthenticator({ keys, nonces, log });
   const dispatcher = createEgressAgent(createEgressPolicy(config.egressAllowCidrs), {

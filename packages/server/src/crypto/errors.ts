@@ -38,7 +38,7 @@ const defaultCryptoMessage: Record<CryptoErrorReason, string> = {
 
 /** Why the root (master) key could not be loaded. */
 export type MasterKeyErrorReason =
-  'bad_format' | 'conflict' | 'insecure_permissions' | 'unreadable';
+  'bad_format' | 'conflict' | 'insecure_permissions' | 'unreadable' | 'wrong_key';
 
 /**
  * Thrown when the root key configuration is unusable: a value that is not 32 bytes as base64 or hex

@@ -18,7 +18,8 @@ export function errorBody(err: LatchkeyError, requestId: string): ErrorBody {
 export function sendError(reply: FastifyReply, err: LatchkeyError): void {
   const body = JSON.stringify(errorBody(err, reply.request.id));
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'latchkey-error': '1', 'x-request-id': reply.request.id, ...(err.headers ?? {}) };
-  if (reply.sent || reply.raw.headersSent) {
+  // A hijacked reply counts as sent for Fastify; what matters is whether headers went out.
+  if (reply.raw.headersSent) {
     reply.raw.destroy();
     return;
   }

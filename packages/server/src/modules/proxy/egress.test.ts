@@ -59,9 +59,12 @@ describe('createEgressPolicy (no allow-list)', () => {
     expect(policy.isAddressAllowed(ip)).toBe(false);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '93.184.215.14', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e'])('allows globally routable %s', (ip) => {
-    expect(policy.isAddressAllowed(ip)).toBe(true);
-  });
+  it.each(['8.8.8.8', '1.1.1.1', '93.184.215.14', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e'])(
+    'allows globally routable %s',
+    (ip) => {
+      expect(policy.isAddressAllowed(ip)).toBe(true);
+    },
+  );
 
   it('refuses anything that is not an IP literal (names must be resolved first)', () => {
     expect(policy.isAddressAllowed('localhost')).toBe(false);
@@ -129,22 +132,25 @@ describe('createEgressAgent (connect-time guard over real sockets)', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it.each(['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]', 'localhost'])('refuses http://%s:PORT before any byte is sent', async (host) => {
-    const agent = createEgressAgent(createEgressPolicy([]), timeouts);
-    const before = hits;
-    try {
-      const err = await request(`http://${host}:${port}/`, { dispatcher: agent }).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(EgressDeniedError);
-      expect(mapUpstreamError(err).code).toBe('egress_denied');
-      expect(mapUpstreamError(err).status).toBe(403);
-      expect(hits).toBe(before);
-    } finally {
-      await agent.close();
-    }
-  });
+  it.each(['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]', 'localhost'])(
+    'refuses http://%s:PORT before any byte is sent',
+    async (host) => {
+      const agent = createEgressAgent(createEgressPolicy([]), timeouts);
+      const before = hits;
+      try {
+        const err = await request(`http://${host}:${port}/`, { dispatcher: agent }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(EgressDeniedError);
+        expect(mapUpstreamError(err).code).toBe('egress_denied');
+        expect(mapUpstreamError(err).status).toBe(403);
+        expect(hits).toBe(before);
+      } finally {
+        await agent.close();
+      }
+    },
+  );
 
   it('reaches the same server when 127.0.0.0/8 is allow-listed (the refusal above is the guard)', async () => {
     const agent = createEgressAgent(createEgressPolicy(['127.0.0.0/8']), timeouts);
@@ -216,26 +222,41 @@ describe('checkEgressBinding', () => {
   it('refuses plain http unless the host (or host:port) is allow-listed for http', () => {
     expect(refusal('http://api.example.com/', ['api.example.com'])).toBe('scheme_not_allowed');
     expect(refusal('http://api.example.com/', ['api.example.com'], ['other.example.com'])).toBe('scheme_not_allowed');
-    expect(refusal('http://api.example.com:8080/', ['api.example.com:8080'], ['api.example.com:9090'])).toBe('scheme_not_allowed');
-    expect(() => checkEgressBinding(new URL('http://api.example.com/'), ['api.example.com'], ['api.example.com'])).not.toThrow();
-    expect(() => checkEgressBinding(new URL('http://api.example.com:8080/'), ['api.example.com:8080'], ['api.example.com:8080'])).not.toThrow();
+    expect(refusal('http://api.example.com:8080/', ['api.example.com:8080'], ['api.example.com:9090'])).toBe(
+      'scheme_not_allowed',
+    );
+    expect(() =>
+      checkEgressBinding(new URL('http://api.example.com/'), ['api.example.com'], ['api.example.com']),
+    ).not.toThrow();
+    expect(() =>
+      checkEgressBinding(new URL('http://api.example.com:8080/'), ['api.example.com:8080'], ['api.example.com:8080']),
+    ).not.toThrow();
   });
 
   it('http defaults to port 80 for the binding', () => {
-    expect(() => checkEgressBinding(new URL('http://api.example.com/'), ['api.example.com'], ['api.example.com'])).not.toThrow();
+    expect(() =>
+      checkEgressBinding(new URL('http://api.example.com/'), ['api.example.com'], ['api.example.com']),
+    ).not.toThrow();
     expect(refusal('http://api.example.com:443/', ['api.example.com'], ['api.example.com'])).toBe('port_not_allowed');
   });
 
   it('binds IP literals by their canonical WHATWG form', () => {
     // Decimal, hex, octal and short forms all become 127.0.0.1 before the binding sees them.
-    for (const u of ['http://2130706433:8080/', 'http://0x7f.0.0.1:8080/', 'http://0177.0.0.1:8080/', 'http://127.1:8080/']) {
+    for (const u of [
+      'http://2130706433:8080/',
+      'http://0x7f.0.0.1:8080/',
+      'http://0177.0.0.1:8080/',
+      'http://127.1:8080/',
+    ]) {
       expect(() => checkEgressBinding(new URL(u), ['127.0.0.1:8080'], ['127.0.0.1'])).not.toThrow();
     }
     expect(refusal('http://127.0.0.2:8080/', ['127.0.0.1:8080'], ['127.0.0.2'])).toBe('host_not_allowed');
   });
 
   it('binds IPv6 literals written in brackets, as the host pattern syntax documents', () => {
-    expect(() => checkEgressBinding(new URL('https://[2606:4700:4700::1111]/'), ['[2606:4700:4700::1111]'], [])).not.toThrow();
+    expect(() =>
+      checkEgressBinding(new URL('https://[2606:4700:4700::1111]/'), ['[2606:4700:4700::1111]'], []),
+    ).not.toThrow();
     expect(() => checkEgressBinding(new URL('https://[::1]:8443/'), ['[::1]:8443'], [])).not.toThrow();
     expect(refusal('https://[::1]:8444/', ['[::1]:8443'])).toBe('port_not_allowed');
     expect(refusal('https://[::2]:8443/', ['[::1]:8443'])).toBe('host_not_allowed');
@@ -273,8 +294,12 @@ describe('templateUrl', () => {
 
   it('a placeholder in the host cannot change the host to another one', () => {
     // encodeURIComponent turns "/" into %2F, which WHATWG URL refuses in a host: no new authority.
-    expect(thrown(() => templateUrl('https://{sub}.example.com/', { sub: 'evil.com/x' }, undefined)).code).toBe('invalid_request');
-    expect(thrown(() => templateUrl('https://{sub}.example.com/', { sub: 'evil.com#' }, undefined)).code).toBe('invalid_request');
+    expect(thrown(() => templateUrl('https://{sub}.example.com/', { sub: 'evil.com/x' }, undefined)).code).toBe(
+      'invalid_request',
+    );
+    expect(thrown(() => templateUrl('https://{sub}.example.com/', { sub: 'evil.com#' }, undefined)).code).toBe(
+      'invalid_request',
+    );
     expect(templateUrl('https://{sub}.example.com/', { sub: 'eu' }, undefined).hostname).toBe('eu.example.com');
   });
 
@@ -294,7 +319,11 @@ describe('templateUrl', () => {
   });
 
   it('refuses userinfo in the URL', () => {
-    for (const u of ['https://user:pass@api.example.com/', 'https://user@api.example.com/', 'https://:pass@api.example.com/']) {
+    for (const u of [
+      'https://user:pass@api.example.com/',
+      'https://user@api.example.com/',
+      'https://:pass@api.example.com/',
+    ]) {
       const err = thrown(() => templateUrl(u, undefined, undefined));
       expect(err.code).toBe('invalid_request');
       expect(err.details).toEqual({ field: 'url' });
@@ -302,7 +331,14 @@ describe('templateUrl', () => {
   });
 
   it('refuses relative and non-http(s) URLs', () => {
-    for (const u of ['/v1/users', 'api.example.com/v1', 'file:///etc/passwd', 'ftp://example.com/', 'gopher://127.0.0.1:6379/_x', 'javascript:alert(1)']) {
+    for (const u of [
+      '/v1/users',
+      'api.example.com/v1',
+      'file:///etc/passwd',
+      'ftp://example.com/',
+      'gopher://127.0.0.1:6379/_x',
+      'javascript:alert(1)',
+    ]) {
       const err = thrown(() => templateUrl(u, undefined, undefined));
       expect(err.code).toBe('invalid_request');
     }
@@ -334,7 +370,11 @@ describe('parseTarget', () => {
   });
 
   it('refuses userinfo', () => {
-    for (const u of ['https://user:pass@api.example.com/', 'https://user@api.example.com/', 'http://api.example.com@127.0.0.1/']) {
+    for (const u of [
+      'https://user:pass@api.example.com/',
+      'https://user@api.example.com/',
+      'http://api.example.com@127.0.0.1/',
+    ]) {
       const err = thrown(() => parseTarget(u));
       expect(err.code).toBe('invalid_request');
       expect(err.details).toEqual({ header: 'latchkey-target' });

@@ -120,8 +120,9 @@ export function createProxyService(deps: {
     async auditCompleted(call, statusCode, errorCode) {
       await audit.record({
         ...baseAudit(call),
-        event: 'proxy.request.completed',
-        outcome: errorCode ? 'error' : 'success',
+        // A connect-time egress refusal is a denial, like a binding refusal.
+        event: errorCode === 'egress_denied' ? 'proxy.request.denied' : 'proxy.request.completed',
+        outcome: errorCode === 'egress_denied' ? 'denied' : errorCode ? 'error' : 'success',
         statusCode,
         errorCode,
         latencyMs: Date.now() - call.startedAt,

@@ -90,7 +90,8 @@ export function normalizeAllowedHosts(hosts: readonly string[]): string[] {
   const out: string[] = [];
   for (const raw of hosts) {
     const h = raw.trim().toLowerCase();
-    const m = /^(.*?)(?::(\d{1,5}))?$/.exec(h.startsWith('[') ? h.replace(/^\[(.*)\](:\d+)?$/, '$1$2') : h);
+    // `[v6]` and `[v6]:port` keep their brackets: the host matcher expects them.
+    const m = h.startsWith('[') ? /^(\[[^\]]+\])(?::(\d{1,5}))?$/.exec(h) : /^(.*?)(?::(\d{1,5}))?$/.exec(h);
     const host = m?.[1] ?? '';
     const port = m?.[2];
     const err = validateHostPattern(host);
