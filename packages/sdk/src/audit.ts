@@ -182,24 +182,28 @@ export class AuditClient {
     assertOptionalString(options.keyPrefix, 'keyPrefix', 32);
     assertOptionalString(options.cursor, 'cursor', 19);
     assertOptionalInt(options.limit, 'limit', 1, 500);
-    return this.#t.json('GET', '/v1/audit', {
-      query: {
-        event: options.event,
-        grant_id: options.grantId,
-        managed_secret_id: options.managedSecretId,
-        outcome: options.outcome,
-        key_prefix: options.keyPrefix,
-        since: options.since === undefined ? undefined : toIsoTimestamp(options.since, 'since'),
-        until: options.until === undefined ? undefined : toIsoTimestamp(options.until, 'until'),
-        cursor: options.cursor,
-        limit: options.limit ?? 100,
+    return this.#t.json(
+      'GET',
+      '/v1/audit',
+      {
+        query: {
+          event: options.event,
+          grant_id: options.grantId,
+          managed_secret_id: options.managedSecretId,
+          outcome: options.outcome,
+          key_prefix: options.keyPrefix,
+          since: options.since === undefined ? undefined : toIsoTimestamp(options.since, 'since'),
+          until: options.until === undefined ? undefined : toIsoTimestamp(options.until, 'until'),
+          cursor: options.cursor,
+          limit: options.limit ?? 100,
+        },
       },
-    }, (w: WireAuditList) =>
-      Object.freeze({
-        events: Object.freeze(w.events.map(toAuditEvent)),
-        nextCursor: w.next_cursor,
-        hasMore: w.has_more,
-      }),
+      (w: WireAuditList) =>
+        Object.freeze({
+          events: Object.freeze(w.events.map(toAuditEvent)),
+          nextCursor: w.next_cursor,
+          hasMore: w.has_more,
+        }),
     );
   }
 
@@ -213,13 +217,15 @@ export class AuditClient {
    * if (!ok) console.error('audit chain broken at', firstBroken)
    */
   async verify(): Promise<AuditVerifyResult> {
-    return this.#t.json('GET', '/v1/audit/verify', {}, (w: WireAuditVerifyResult) => deepFreeze({
-      ok: w.ok,
-      chains: w.chains.map((c) => ({ replicaId: c.replica_id, events: c.events, headHash: c.head_hash })),
-      firstBroken:
-        w.first_broken === null
-          ? null
-          : { replicaId: w.first_broken.replica_id, seq: w.first_broken.seq, reason: w.first_broken.reason },
-    }));
+    return this.#t.json('GET', '/v1/audit/verify', {}, (w: WireAuditVerifyResult) =>
+      deepFreeze({
+        ok: w.ok,
+        chains: w.chains.map((c) => ({ replicaId: c.replica_id, events: c.events, headHash: c.head_hash })),
+        firstBroken:
+          w.first_broken === null
+            ? null
+            : { replicaId: w.first_broken.replica_id, seq: w.first_broken.seq, reason: w.first_broken.reason },
+      }),
+    );
   }
 }

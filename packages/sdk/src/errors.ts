@@ -8,11 +8,7 @@ import type { ErrorCode } from '@latchkey/api/errors';
 
 /** Error codes the SDK produces itself, without a server answer. */
 export type ClientErrorCode =
-  | 'invalid_argument'
-  | 'network_error'
-  | 'timeout'
-  | 'provider_error'
-  | 'unexpected_response';
+  'invalid_argument' | 'network_error' | 'timeout' | 'provider_error' | 'unexpected_response';
 
 /**
  * A code carried by a {@link LatchkeyError}: a server registry code, a client code, or (from a newer
@@ -418,7 +414,9 @@ export function errorFromResponse(status: number, body: unknown, headers: Header
     });
   }
   const code = err['code'];
-  const Class: BackendErrorClass = Object.hasOwn(SERVER_ERROR_CLASSES, code) ? SERVER_ERROR_CLASSES[code]! : BackendError;
+  const Class: BackendErrorClass = Object.hasOwn(SERVER_ERROR_CLASSES, code)
+    ? SERVER_ERROR_CLASSES[code]!
+    : BackendError;
   const message =
     typeof err['message'] === 'string' && err['message'].length > 0
       ? err['message'].slice(0, MAX_MESSAGE_LENGTH)

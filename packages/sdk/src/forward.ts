@@ -75,7 +75,14 @@ const H = {
 /** The response header Latchkey sets when it refused a forwarded call itself. */
 export const LATCHKEY_ERROR_HEADER = 'latchkey-error';
 
-const RESERVED_HEADERS = new Set(['authorization', 'signature', 'signature-input', 'content-digest', 'host', 'content-length']);
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'signature',
+  'signature-input',
+  'content-digest',
+  'host',
+  'content-length',
+]);
 const MAX_PROVIDER_ERROR_BODY = 65_536;
 
 async function readStream(stream: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
@@ -125,7 +132,10 @@ export async function bufferBody(body: RequestBody): Promise<{ bytes: Uint8Array
 
 /** JSON with every non-ASCII character escaped, so it is a valid header value. */
 function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function responseHeaders(res: Response): Record<string, string> {

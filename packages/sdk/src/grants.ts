@@ -234,16 +234,21 @@ export async function listGrants(t: Transport, options: ListGrantsOptions = {}):
   assertOptionalString(options.managedSecretId, 'managedSecretId', 80);
   assertOptionalString(options.grantKind, 'grantKind', 20);
   assertOptionalString(options.status, 'status', 20);
-  return t.json('GET', '/v1/grants', {
-    query: {
-      provider_id: options.providerId,
-      managed_secret_id: options.managedSecretId,
-      grant_kind: options.grantKind,
-      status: options.status,
-      limit: options.limit ?? 100,
-      offset: options.offset ?? 0,
+  return t.json(
+    'GET',
+    '/v1/grants',
+    {
+      query: {
+        provider_id: options.providerId,
+        managed_secret_id: options.managedSecretId,
+        grant_kind: options.grantKind,
+        status: options.status,
+        limit: options.limit ?? 100,
+        offset: options.offset ?? 0,
+      },
     },
-  }, (w: WireGrantList) => Object.freeze({ grants: Object.freeze(w.grants.map(toGrant)), ...toPage(w) }));
+    (w: WireGrantList) => Object.freeze({ grants: Object.freeze(w.grants.map(toGrant)), ...toPage(w) }),
+  );
 }
 
 /** `POST /v1/grants/{grant_id}/revoke`. */

@@ -150,9 +150,15 @@ export class KeysClient {
   async list(options: { readonly limit?: number; readonly offset?: number } = {}): Promise<KeyList> {
     assertOptionalInt(options.limit, 'limit', 1, 500);
     assertOptionalInt(options.offset, 'offset', 0, 1_000_000_000);
-    return this.#t.json('GET', '/v1/keys', {
-      query: { limit: options.limit ?? 100, offset: options.offset ?? 0 },
-    }, (w: WirePage & { keys: WireKeyMeta[] }) => Object.freeze({ keys: Object.freeze(w.keys.map(toKeyMeta)), ...toPage(w) }));
+    return this.#t.json(
+      'GET',
+      '/v1/keys',
+      {
+        query: { limit: options.limit ?? 100, offset: options.offset ?? 0 },
+      },
+      (w: WirePage & { keys: WireKeyMeta[] }) =>
+        Object.freeze({ keys: Object.freeze(w.keys.map(toKeyMeta)), ...toPage(w) }),
+    );
   }
 
   /**

@@ -14,7 +14,8 @@ export type SecretType = 'bearer' | 'api_key' | 'basic' | 'custom';
  * A secret value: a string (`bearer`, `api_key`), `{ username, password }` (`basic`) or a map of
  * named fields (`custom`, keys like `client_id`). Sent verbatim; at most 16 KiB.
  */
-export type SecretValue = string | { readonly username: string; readonly password: string } | Readonly<Record<string, string>>;
+export type SecretValue =
+  string | { readonly username: string; readonly password: string } | Readonly<Record<string, string>>;
 
 /** One header or query parameter a `custom` secret injects; `format` names value fields as `{field}`. */
 export interface InjectionTarget {
@@ -275,10 +276,14 @@ export class ManagedSecretsClient {
   async list(options: { readonly limit?: number; readonly offset?: number } = {}): Promise<ManagedSecretList> {
     assertOptionalInt(options.limit, 'limit', 1, 500);
     assertOptionalInt(options.offset, 'offset', 0, 1_000_000_000);
-    return this.#t.json('GET', '/v1/managed-secrets', {
-      query: { limit: options.limit ?? 100, offset: options.offset ?? 0 },
-    }, (w: WirePage & { managed_secrets: WireSecretMeta[] }) =>
-      Object.freeze({ managedSecrets: Object.freeze(w.managed_secrets.map(toManagedSecret)), ...toPage(w) }),
+    return this.#t.json(
+      'GET',
+      '/v1/managed-secrets',
+      {
+        query: { limit: options.limit ?? 100, offset: options.offset ?? 0 },
+      },
+      (w: WirePage & { managed_secrets: WireSecretMeta[] }) =>
+        Object.freeze({ managedSecrets: Object.freeze(w.managed_secrets.map(toManagedSecret)), ...toPage(w) }),
     );
   }
 

@@ -58,9 +58,7 @@ export function assertHeaderName(name: string, argName: string): void {
 /** Asserts `value` can be sent as a header value unchanged: printable ASCII, no line breaks. */
 export function assertHeaderValue(value: unknown, argName: string): asserts value is string {
   if (typeof value !== 'string' || !HEADER_VALUE.test(value) || value.length > 8192) {
-    throw new LatchkeyValueError(
-      `${argName} must be printable ASCII without line breaks (at most 8192 characters).`,
-    );
+    throw new LatchkeyValueError(`${argName} must be printable ASCII without line breaks (at most 8192 characters).`);
   }
 }
 

@@ -21,7 +21,9 @@ let server: TestServer;
 
 beforeAll(async () => {
   await run('npm', ['run', 'build', '-w', '@latchkey/sdk'], { cwd: repoRoot, timeout: 170_000 });
-  server = await startServer((_, res) => sendJson(res, 200, { keys: [], total: 0, limit: 100, offset: 0, has_more: false }));
+  server = await startServer((_, res) =>
+    sendJson(res, 200, { keys: [], total: 0, limit: 100, offset: 0, has_more: false }),
+  );
 }, 180_000);
 afterAll(() => server?.close());
 
@@ -36,7 +38,10 @@ describe('npm run build -w @latchkey/sdk', () => {
   });
 
   it('exposes App through require() of the CJS build', async () => {
-    const out = await node(['-e', "const m = require('@latchkey/sdk'); console.log(require.resolve('@latchkey/sdk'), typeof m.App, typeof m.GrantNotFoundError)"]);
+    const out = await node([
+      '-e',
+      "const m = require('@latchkey/sdk'); console.log(require.resolve('@latchkey/sdk'), typeof m.App, typeof m.GrantNotFoundError)",
+    ]);
     expect(out).toBe(`${dist('index.cjs')} function function`);
   });
 

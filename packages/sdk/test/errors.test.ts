@@ -78,12 +78,20 @@ describe('error hierarchy (DESIGN §10)', () => {
   });
 
   it('exposes policyError and requiredScope from details', () => {
-    const p = errorFromResponse(403, errorBody('policy_violation', { policy_error: 'body_unparseable' }), new Headers());
+    const p = errorFromResponse(
+      403,
+      errorBody('policy_violation', { policy_error: 'body_unparseable' }),
+      new Headers(),
+    );
     expect(p).toBeInstanceOf(PolicyViolationError);
     expect((p as PolicyViolationError).policyError).toBe('body_unparseable');
     expect(p.details).toEqual({ policy_error: 'body_unparseable' });
     expect(Object.isFrozen(p.details)).toBe(true);
-    const s = errorFromResponse(403, errorBody('insufficient_scope', { required_scope: 'grants:write' }), new Headers());
+    const s = errorFromResponse(
+      403,
+      errorBody('insufficient_scope', { required_scope: 'grants:write' }),
+      new Headers(),
+    );
     expect((s as InsufficientScopeError).requiredScope).toBe('grants:write');
   });
 

@@ -59,10 +59,17 @@ describe('proxyRequest()', () => {
   });
 
   it('sends a raw body as body_b64', async () => {
-    await app.proxyRequest({ method: 'PUT', url: 'https://x.test/a', grantId: GRANT_ID, body: new Uint8Array([0, 255, 1]) });
+    await app.proxyRequest({
+      method: 'PUT',
+      url: 'https://x.test/a',
+      grantId: GRANT_ID,
+      body: new Uint8Array([0, 255, 1]),
+    });
     expect((server.requests.at(-1)!.json as { body_b64: string }).body_b64).toBe('AP8B');
     await app.proxyRequest({ method: 'PUT', url: 'https://x.test/a', grantId: GRANT_ID, body: 'héllo' });
-    expect((server.requests.at(-1)!.json as { body_b64: string }).body_b64).toBe(Buffer.from('héllo').toString('base64'));
+    expect((server.requests.at(-1)!.json as { body_b64: string }).body_b64).toBe(
+      Buffer.from('héllo').toString('base64'),
+    );
   });
 
   it('returns a frozen ApprovalResult with decoded body, text() and json()', async () => {

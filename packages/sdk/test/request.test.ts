@@ -77,7 +77,10 @@ describe('request(): what goes on the wire', () => {
   });
 
   it('sends a JSON body with content-digest over the exact bytes', async () => {
-    await app.request('POST', 'https://api.example.com/charges', { grantId: GRANT_ID, json: { amount: 5, Key_Name: 'x' } });
+    await app.request('POST', 'https://api.example.com/charges', {
+      grantId: GRANT_ID,
+      json: { amount: 5, Key_Name: 'x' },
+    });
     const req = last();
     expect(req.body.toString()).toBe('{"amount":5,"Key_Name":"x"}');
     expect(req.headers['content-type']).toBe('application/json');
@@ -101,7 +104,9 @@ describe('request(): what goes on the wire', () => {
     const req = last();
     expect(req.body.toString()).toBe('part1,part2');
     expect(req.headers['content-type']).toBe('text/csv');
-    expect(req.headers['content-digest']).toBe(`sha-256=:${createHash('sha256').update('part1,part2').digest('base64')}:`);
+    expect(req.headers['content-digest']).toBe(
+      `sha-256=:${createHash('sha256').update('part1,part2').digest('base64')}:`,
+    );
   });
 
   it('defaults content types by body kind', async () => {
@@ -110,7 +115,10 @@ describe('request(): what goes on the wire', () => {
     await app.request('POST', 'https://api.example.com/a', { grantId: GRANT_ID, body: new Uint8Array([1, 2, 3]) });
     expect(last().headers['content-type']).toBe('application/octet-stream');
     expect([...last().body]).toEqual([1, 2, 3]);
-    await app.request('POST', 'https://api.example.com/a', { grantId: GRANT_ID, body: new Blob(['x'], { type: 'image/png' }) });
+    await app.request('POST', 'https://api.example.com/a', {
+      grantId: GRANT_ID,
+      body: new Blob(['x'], { type: 'image/png' }),
+    });
     expect(last().headers['content-type']).toBe('image/png');
   });
 
@@ -175,7 +183,9 @@ describe('request(): what comes back', () => {
     );
 
     server.handle((_, res) => sendError(res, 'rate_limited', { headers: { 'retry-after': '3' } }));
-    const limited = await app.request('GET', 'https://api.example.com/x', { grantId: GRANT_ID }).catch((e: unknown) => e);
+    const limited = await app
+      .request('GET', 'https://api.example.com/x', { grantId: GRANT_ID })
+      .catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(RateLimitedError);
     expect((limited as RateLimitedError).retryAfterMs).toBe(3000);
   });

@@ -179,7 +179,10 @@ describe('grants', () => {
 
   it.each([
     [{ type: 'system' } as const, { type: 'system' }],
-    [{ type: 'agent', agentId: 'agt_abcdefgh', label: 'bot' } as const, { type: 'agent', agent_id: 'agt_abcdefgh', label: 'bot' }],
+    [
+      { type: 'agent', agentId: 'agt_abcdefgh', label: 'bot' } as const,
+      { type: 'agent', agent_id: 'agt_abcdefgh', label: 'bot' },
+    ],
     [{ type: 'user', userToken: 'eyJ.x.y' } as const, { type: 'user', user_token: 'eyJ.x.y' }],
     [
       { type: 'group', externalGroupId: 'eng', idpId: 'okta' } as const,
@@ -228,15 +231,23 @@ describe('grants', () => {
     await app.getGrant(GRANT_ID);
     expect([last().method, last().url]).toEqual(['GET', `/v1/grants/${GRANT_ID}`]);
 
-    server.handle((_, res) => sendJson(res, 200, { grants: [wireGrant], total: 1, limit: 100, offset: 0, has_more: false }));
-    const page = await app.listGrants({ managedSecretId: 'ms_abcdefgh1234', grantKind: 'managed_secret', status: 'active' });
+    server.handle((_, res) =>
+      sendJson(res, 200, { grants: [wireGrant], total: 1, limit: 100, offset: 0, has_more: false }),
+    );
+    const page = await app.listGrants({
+      managedSecretId: 'ms_abcdefgh1234',
+      grantKind: 'managed_secret',
+      status: 'active',
+    });
     expect(last().url).toBe(
       '/v1/grants?managed_secret_id=ms_abcdefgh1234&grant_kind=managed_secret&status=active&limit=100&offset=0',
     );
     expect(page.grants[0]?.grantId).toBe(GRANT_ID);
     expect(isDeepFrozen(page)).toBe(true);
 
-    server.handle((_, res) => sendJson(res, 200, { ...wireGrant, status: 'revoked', revoked_at: TS, revoked_reason: 'bye' }));
+    server.handle((_, res) =>
+      sendJson(res, 200, { ...wireGrant, status: 'revoked', revoked_at: TS, revoked_reason: 'bye' }),
+    );
     const revoked = await app.revokeGrant(GRANT_ID, { reason: 'bye' });
     expect([last().method, last().url]).toEqual(['POST', `/v1/grants/${GRANT_ID}/revoke`]);
     expect(api.RevokeGrantBody.parse(last().json)).toEqual({ reason: 'bye' });

@@ -21,7 +21,8 @@ function verify(req: Recorded, overrides: Partial<Recorded> = {}) {
     { method: r.method, targetUri: r.targetUri, headers: r.headers, body: r.body },
     {
       nowMs: Date.now(),
-      lookupSigningKey: async (keyId) => (keyId === deriveKeyId(TEST_API_KEY) ? deriveSigningKey(TEST_API_KEY) : undefined),
+      lookupSigningKey: async (keyId) =>
+        keyId === deriveKeyId(TEST_API_KEY) ? deriveSigningKey(TEST_API_KEY) : undefined,
       consumeNonce: async (keyId, nonce) => {
         const k = `${keyId}:${nonce}`;
         if (nonces.has(k)) return false;
@@ -50,9 +51,14 @@ beforeAll(async () => {
           : { verified: v.keyId };
       sendJson(res, 200, body, { 'x-verified': v.keyId });
     } catch (err) {
-      sendJson(res, 401, { error: { code: 'unauthorized', message: String((err as Error).message), request_id: 'r' } }, {
-        'latchkey-error': '1',
-      });
+      sendJson(
+        res,
+        401,
+        { error: { code: 'unauthorized', message: String((err as Error).message), request_id: 'r' } },
+        {
+          'latchkey-error': '1',
+        },
+      );
     }
   });
   app = new App({ apiKey: TEST_API_KEY, baseUrl: server.url });

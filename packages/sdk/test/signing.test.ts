@@ -103,7 +103,11 @@ describe('signRequest', () => {
       {
         keyLookup: async (params) =>
           params.keyid === keys.keyId
-            ? { id: keys.keyId, algs: ['hmac-sha256'], verify: createVerifier(nodeSigningKey(TEST_API_KEY), 'hmac-sha256') }
+            ? {
+                id: keys.keyId,
+                algs: ['hmac-sha256'],
+                verify: createVerifier(nodeSigningKey(TEST_API_KEY), 'hmac-sha256'),
+              }
             : null,
         requiredFields: ['@method', '@target-uri', 'content-digest', 'content-type'],
         requiredParams: ['created', 'expires', 'nonce', 'keyid', 'alg', 'tag'],

@@ -23,10 +23,10 @@ type Extends<A, B> = [A] extends [B] ? true : false;
 type Same<A, B> = [Extends<A, B>, Extends<B, A>] extends [true, true] ? true : false;
 
 /** What the SDK sends must be accepted by the server's request schema, with no field it lacks. */
-type Sends<Wire, Schema extends z.ZodType> = [Extends<Wire, z.input<Schema>>, Extends<keyof Wire, keyof z.input<Schema>>] extends [
-  true,
-  true,
-]
+type Sends<Wire, Schema extends z.ZodType> = [
+  Extends<Wire, z.input<Schema>>,
+  Extends<keyof Wire, keyof z.input<Schema>>,
+] extends [true, true]
   ? true
   : false;
 /** What the server answers (schema output) and the SDK's wire type must be the same shape. */

@@ -117,7 +117,11 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     db,
     writer,
     mode: config.auditMode,
-    onAsyncError: () => log.error('async audit write failed'),
+    onAsyncError: (_err, input) =>
+      log.error(
+        { event: input?.event, app_id: input?.appId, grant_id: input?.grantId, managed_secret_id: input?.managedSecretId },
+        'audit row could not be written',
+      ),
   });
   const rootKey = await checkRootKey(db, config.dataDir, masterKey);
   const keyring = createKeyringService({ db, rootKey });

@@ -250,7 +250,7 @@ describe('tenancy, keys and authentication', () => {
 
   test('replay, clock skew, tampering and an unknown key all get the same 401 body', async () => {
     const url = `${s.baseUrl}/v1/grants`;
-    const strip = (b: { error: Record<string, unknown> }) => ({ ...b.error, request_id: undefined });
+    const strip = (b: { error: Record<string, unknown> }): Record<string, unknown> => ({ ...b.error, request_id: undefined });
     const headers = signedHeaders(s.appKey, 'GET', url);
     expect((await fetch(url, { headers })).status).toBe(200);
     const replay = await fetch(url, { headers });
@@ -263,7 +263,7 @@ describe('tenancy, keys and authentication', () => {
       bodies.push(strip(await r.json()));
     }
     expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
-    expect(bodies[0]!.code).toBe('unauthorized');
+    expect((bodies[0] as Record<string, unknown>).code).toBe('unauthorized');
   });
 
   test('a signed body that does not match its Content-Digest is refused before any upstream call', async () => {

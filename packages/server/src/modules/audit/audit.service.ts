@@ -15,6 +15,11 @@ export interface AuditService {
    * @throws LatchkeyError `audit_unavailable` if the commit fails (sync mode).
    */
   record(input: AuditInput): Promise<void>;
+  /**
+   * Records an event without failing the caller: for revocations, which must take effect even while
+   * the audit store is down (a lost row is logged as an error with its ids).
+   */
+  recordBestEffort(input: AuditInput): Promise<void>;
   /** @throws LatchkeyError `audit_unavailable` while the audit store is known to be unwritable. */
   assertWritable(): void;
   list(appId: string, q: z.infer<typeof ListAuditQuery>): Promise<{ events: Event[]; nextCursor: string | null }>;
@@ -30,7 +35,7 @@ export function createAuditService(deps: {
   db: Db;
   writer: AuditWriter;
   mode: 'sync' | 'async';
-  onAsyncError?: (err: unknown) => void;
+  onAsyncError?: (err: unknown, input?: AuditInput) => void;
 }): AuditService {
   const { db, writer, mode } = deps;
   return {
@@ -44,6 +49,13 @@ export function createAuditService(deps: {
         await p;
       } catch (err) {
         throw new LatchkeyError('audit_unavailable', { cause: err });
+      }
+    },
+    async recordBestEffort(input) {
+      try {
+        await writer.append(input);
+      } catch (err) {
+        deps.onAsyncError?.(err, input);
       }
     },
     assertWritable() {

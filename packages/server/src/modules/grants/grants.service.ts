@@ -45,7 +45,7 @@ export interface GrantsService {
  */
 export function createGrantsService(deps: {
   db: Db;
-  audit: Pick<AuditService, 'record'>;
+  audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
   secretLookup: (appId: string, secretId: string) => Promise<{ template_id: string | null }>;
   now?: () => Date;
 }): GrantsService {
@@ -74,7 +74,7 @@ export function createGrantsService(deps: {
     const changed = await repo.revokeGrant(db, appId, row.id, now().toISOString(), reason);
     cache.delete(row.id);
     if (changed) {
-      await audit.record({
+      await audit.recordBestEffort({
         event: 'grant.revoked',
         appId,
         actor,
@@ -92,6 +92,7 @@ export function createGrantsService(deps: {
 
   return {
     async issueForSecret(appId, secretId, input, actor) {
+      audit.assertWritable();
       const secret = await deps.secretLookup(appId, secretId);
       const p = input.principal;
       if (p.type === 'user' || p.type === 'group') {

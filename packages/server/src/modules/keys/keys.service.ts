@@ -67,7 +67,7 @@ function toMeta(row: ApiKeysTable, nowIso: string): z.infer<typeof KeyMeta> {
 export function createKeysService(deps: {
   db: Db;
   keyring: Pick<KeyringService, 'sealWithKek' | 'openWithKek'>;
-  audit: Pick<AuditService, 'record'>;
+  audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
   cacheTtlMs?: number;
   now?: () => Date;
 }): KeysService {
@@ -116,6 +116,7 @@ export function createKeysService(deps: {
 
   return {
     async mint(appId, input, actor) {
+      audit.assertWritable();
       const apiKey = generateToken('lk_app_');
       const id = deriveKeyId(apiKey);
       const createdAt = now().toISOString();
@@ -159,7 +160,7 @@ export function createKeysService(deps: {
       cache.delete(keyId);
       const after = (await repo.findKeyById(db, keyId))!;
       if (!row.revoked_at) {
-        await audit.record({ event: 'key.revoked', appId, actor, outcome: 'success', details: { key_id: keyId, key_prefix: row.key_prefix } });
+        await audit.recordBestEffort({ event: 'key.revoked', appId, actor, outcome: 'success', details: { key_id: keyId, key_prefix: row.key_prefix } });
       }
       return toMeta(after, nowIso);
     },

@@ -57,7 +57,7 @@ export interface TemplateLookup {
 export function createSecretsService(deps: {
   db: Db;
   keyring: Pick<KeyringService, 'sealEnvelope' | 'openDek' | 'openWithDek' | 'fingerprint'>;
-  audit: Pick<AuditService, 'record'>;
+  audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
   templates: TemplateLookup;
   revokeGrantsForSecret: (appId: string, secretId: string, reason: string, actor: Actor) => Promise<number>;
   now?: () => Date;
@@ -95,6 +95,7 @@ export function createSecretsService(deps: {
 
   return {
     async create(appId, input, actor) {
+      audit.assertWritable();
       const template = input.template_id ? templates.get(input.template_id) : undefined;
       if (input.template_id && !template) throw new LatchkeyError('provider_not_found', { details: { template_id: input.template_id } });
       const type = (template?.credential_type ?? input.type) as SecretType | undefined;
@@ -162,6 +163,7 @@ export function createSecretsService(deps: {
       return toMeta(await mustFind(appId, id));
     },
     async update(appId, id, input, actor) {
+      audit.assertWritable();
       const row = await mustFind(appId, id);
       const set: Partial<ManagedSecretsTable> = { updated_at: now().toISOString() };
       if (input.name !== undefined) set.name = input.name;
@@ -173,6 +175,7 @@ export function createSecretsService(deps: {
       return toMeta(await mustFind(appId, id));
     },
     async rotate(appId, id, input, actor) {
+      audit.assertWritable();
       const row = await mustFind(appId, id);
       const type = row.type as SecretType;
       const injection = JSON.parse(row.injection) as z.infer<typeof Injection>;
@@ -203,7 +206,7 @@ export function createSecretsService(deps: {
       const ts = now().toISOString();
       await repo.updateSecret(db, appId, id, { deleted_at: ts, updated_at: ts, value_sealed: null, dek_wrapped: null });
       cache.delete(cacheKey(appId, id));
-      await audit.record({ event: 'secret.deleted', appId, actor, outcome: 'success', managedSecretId: id, providerId: row.template_id, details: { revoked_grants: revokedGrants } });
+      await audit.recordBestEffort({ event: 'secret.deleted', appId, actor, outcome: 'success', managedSecretId: id, providerId: row.template_id, details: { revoked_grants: revokedGrants } });
       return { revokedGrants };
     },
     async getCredential(appId, id) {
