@@ -14,7 +14,7 @@ import { MasterKeyError } from './crypto/errors.js';
 import { loadOrCreateMasterKey, parseMasterKey } from './crypto/master-key.js';
 import { LatchkeyError } from './errors.js';
 import { createAuthenticator } from './http/authenticate.js';
-import { installErrorHandlers } from './http/error-handler.js';
+import { clientErrorHandler, installErrorHandlers } from './http/error-handler.js';
 import { createAppsService } from './modules/apps/apps.service.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { createAuditService } from './modules/audit/audit.service.js';
@@ -151,6 +151,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     genReqId: () => `req_${randomBytes(10).toString('hex')}`,
     requestIdHeader: false,
     trustProxy: false,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

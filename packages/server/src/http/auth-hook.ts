@@ -1,11 +1,11 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { hasScope } from '@latchkey/api';
 import { LatchkeyError } from '../errors.js';
 import type { AuthContext, Authenticator } from './authenticate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the authentication pre-handler. */
+    /** Set by the authentication hook (`requireScope`). */
     auth?: AuthContext;
     /** Raw body bytes, kept by the JSON parser for signature digests. */
     rawBody?: Buffer;
@@ -13,15 +13,16 @@ declare module 'fastify' {
 }
 
 /**
- * The absolute URI a client signed: `LATCHKEY_PUBLIC_URL`'s origin (if set) or `http://<Host>`,
- * plus the raw request target.
+ * The absolute URI a client signed: `LATCHKEY_PUBLIC_URL` (if set, including any path prefix) or
+ * `http://<Host>`, followed by the raw request target.
  */
 export function targetUriOf(request: FastifyRequest, publicUrl: string | undefined): string {
-  const origin = publicUrl ? new URL(publicUrl).origin : `${request.protocol}://${request.host}`;
-  return new URL(request.raw.url ?? '/', origin).href;
+  // Behind a reverse proxy that strips a path prefix, the client signed the public URL with the prefix.
+  const base = publicUrl ? publicUrl.replace(/\/+$/, '') : `${request.protocol}://${request.host}`;
+  return new URL(`${base}${request.raw.url ?? '/'}`).href;
 }
 
-/** Authenticates a Fastify request (used by the JSON API pre-handler and by the proxy front doors). */
+/** Authenticates a Fastify request (used by the JSON API hook and by the proxy front doors). */
 export async function authenticateRequest(
   authenticate: Authenticator,
   request: FastifyRequest,
@@ -38,11 +39,13 @@ export async function authenticateRequest(
 }
 
 /**
- * A pre-handler that authenticates and requires `scope`.
+ * A `preValidation` hook that authenticates and requires `scope`. It runs after the body is parsed
+ * (a signed request's Content-Digest needs the raw bytes) but before schema validation, so an
+ * unauthenticated or under-scoped caller gets 401/403, never a validation report.
  *
  * @throws LatchkeyError `unauthorized` | `key_revoked` | … | `insufficient_scope`.
  */
-export function requireScope(authenticate: Authenticator, publicUrl: string | undefined, scope: string): preHandlerAsyncHookHandler {
+export function requireScope(authenticate: Authenticator, publicUrl: string | undefined, scope: string): preValidationAsyncHookHandler {
   return async function (request: FastifyRequest, reply: FastifyReply) {
     const auth = await authenticateRequest(authenticate, request, publicUrl, request.rawBody);
     request.auth = auth;

@@ -16,6 +16,8 @@ export interface AuthContext {
   readonly scopes: readonly string[];
   readonly method: 'signature' | 'bearer';
   readonly deprecated: boolean;
+  /** Caller name the SDK sends in `latchkey-caller` (audit only; bounded). */
+  readonly caller: string | null;
 }
 
 /** The parts of an HTTP request authentication reads. Header names are lowercase. */
@@ -29,6 +31,12 @@ export interface AuthInput {
 
 /** Authenticates callers by RFC 9421 signature or bearer API key (DESIGN §5). */
 export type Authenticator = (req: AuthInput) => Promise<AuthContext>;
+
+function callerOf(headers: AuthInput['headers']): string | null {
+  const v = headers['latchkey-caller'];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && /^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(s) ? s : null;
+}
 
 function ipInCidrs(ip: string, cidrs: readonly string[]): boolean {
   if (cidrs.length === 0) return true;
@@ -67,7 +75,7 @@ export function createAuthenticator(deps: {
     return new LatchkeyError('unauthorized');
   };
 
-  function accept(rec: KeyAuthRecord, method: AuthContext['method'], ip: string): AuthContext {
+  function accept(rec: KeyAuthRecord, method: AuthContext['method'], ip: string, headers: AuthInput['headers']): AuthContext {
     if (rec.status === 'revoked') throw new LatchkeyError('key_revoked');
     if (rec.status === 'expired') throw new LatchkeyError('key_expired');
     if (method === 'bearer' && rec.signedOnly) throw new LatchkeyError('signed_request_required');
@@ -81,6 +89,7 @@ export function createAuthenticator(deps: {
       scopes: rec.scopes,
       method,
       deprecated: rec.status === 'deprecated',
+      caller: callerOf(headers),
     };
   }
 
@@ -103,13 +112,13 @@ export function createAuthenticator(deps: {
         if (err instanceof SignatureError) throw fail(err.reason);
         throw err;
       }
-      return accept(found!, 'signature', req.ip);
+      return accept(found!, 'signature', req.ip, req.headers);
     }
     const authz = req.headers['authorization'];
     if (typeof authz === 'string' && /^bearer /i.test(authz)) {
       const rec = await keys.lookupByToken(authz.slice(7).trim());
       if (!rec) throw fail('unknown_key');
-      return accept(rec, 'bearer', req.ip);
+      return accept(rec, 'bearer', req.ip, req.headers);
     }
     throw fail('missing');
   };

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from '@latchkey/api';
 import { LatchkeyError } from '../errors.js';
@@ -86,6 +88,29 @@ export function installErrorHandlers(app: FastifyInstance): void {
       .serializer(JSON.stringify)
       .send(errorBody(new LatchkeyError('not_found'), request.id));
   });
+}
+
+/**
+ * Answers requests Node's HTTP parser refuses before Fastify sees them (oversized headers, a
+ * malformed request line) with the typed error body instead of Fastify's own shape; passed to
+ * Fastify as `clientErrorHandler`. Request timeouts keep Node's bodiless 408.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.write('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    } else {
+      const requestId = `req_${randomBytes(10).toString('hex')}`;
+      const message = err.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request is not valid HTTP.';
+      const body = JSON.stringify(errorBody(new LatchkeyError('invalid_request', { message }), requestId));
+      socket.write(
+        `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\nlatchkey-error: 1\r\n` +
+          `x-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+  }
+  socket.destroy(err);
 }
 
 /** Every registered code's status, for the OpenAPI error responses. */

@@ -8,13 +8,14 @@ export const errorResponses = { '4xx': ErrorResponse, '5xx': ErrorResponse } as 
 
 /** The authenticated caller (set by `requireScope`). */
 export function authOf(request: FastifyRequest): AuthContext {
-  if (!request.auth) throw new TypeError('route is missing its authentication pre-handler');
+  if (!request.auth) throw new TypeError('route is missing its authentication hook');
   return request.auth;
 }
 
 /** The audit actor of the authenticated caller. */
 export function actorOf(request: FastifyRequest): Actor {
-  return { keyPrefix: authOf(request).keyPrefix, caller: null };
+  const auth = authOf(request);
+  return { keyPrefix: auth.keyPrefix, caller: auth.caller };
 }
 
 /** Pagination fields of a list result. */

@@ -14,7 +14,7 @@ export function auditRoutes(deps: { audit: AuditService; authenticate: Authentic
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.get('/v1/audit', {
       schema: { operationId: 'listAuditEvents', tags: ['audit'], querystring: ListAuditQuery, response: { 200: AuditList, ...errorResponses } },
-      preHandler: scope('audit:read'),
+      preValidation: scope('audit:read'),
       handler: async (req) => {
         const { events, nextCursor } = await audit.list(authOf(req).appId, req.query);
         return { events, next_cursor: nextCursor, has_more: nextCursor !== null };
@@ -22,7 +22,7 @@ export function auditRoutes(deps: { audit: AuditService; authenticate: Authentic
     });
     r.get('/v1/audit/verify', {
       schema: { operationId: 'verifyAuditChains', tags: ['audit'], response: { 200: AuditVerifyResult, ...errorResponses } },
-      preHandler: scope('audit:read'),
+      preValidation: scope('audit:read'),
       handler: async () => audit.verify(),
     });
   };

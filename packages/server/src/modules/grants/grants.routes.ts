@@ -14,7 +14,7 @@ export function grantsRoutes(deps: { grants: GrantsService; authenticate: Authen
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.get('/v1/grants', {
       schema: { operationId: 'listGrants', tags: ['grants'], querystring: ListGrantsQuery, response: { 200: GrantList, ...errorResponses } },
-      preHandler: scope('grants:read'),
+      preValidation: scope('grants:read'),
       handler: async (req) => {
         const { grants: items, total } = await grants.list(authOf(req).appId, req.query);
         return { grants: items, ...pageOf(total, req.query.limit, req.query.offset, items.length) };
@@ -22,12 +22,12 @@ export function grantsRoutes(deps: { grants: GrantsService; authenticate: Authen
     });
     r.get('/v1/grants/:grant_id', {
       schema: { operationId: 'getGrant', tags: ['grants'], params: GrantIdParams, response: { 200: Grant, ...errorResponses } },
-      preHandler: scope('grants:read'),
+      preValidation: scope('grants:read'),
       handler: async (req) => grants.get(authOf(req).appId, req.params.grant_id),
     });
     r.post('/v1/grants/:grant_id/revoke', {
       schema: { operationId: 'revokeGrant', tags: ['grants'], params: GrantIdParams, body: RevokeGrantBody.optional(), response: { 200: Grant, ...errorResponses } },
-      preHandler: scope('grants:write'),
+      preValidation: scope('grants:write'),
       handler: async (req) => grants.revoke(authOf(req).appId, req.params.grant_id, req.body?.reason, actorOf(req)),
     });
   };

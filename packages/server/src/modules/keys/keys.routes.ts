@@ -14,7 +14,7 @@ export function keysRoutes(deps: { keys: KeysService; authenticate: Authenticato
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.post('/v1/keys', {
       schema: { operationId: 'mintKey', tags: ['keys'], body: MintKeyBody, response: { 201: MintKeyResponse, ...errorResponses } },
-      preHandler: scope('keys:admin'),
+      preValidation: scope('keys:admin'),
       handler: async (req, reply) => {
         const { key, apiKey } = await keys.mint(authOf(req).appId, req.body, actorOf(req));
         return reply.code(201).header('cache-control', 'no-store').send({ key, api_key: apiKey });
@@ -22,7 +22,7 @@ export function keysRoutes(deps: { keys: KeysService; authenticate: Authenticato
     });
     r.get('/v1/keys', {
       schema: { operationId: 'listKeys', tags: ['keys'], querystring: PageQuery, response: { 200: KeyList, ...errorResponses } },
-      preHandler: scope('keys:read'),
+      preValidation: scope('keys:read'),
       handler: async (req) => {
         const { keys: items, total } = await keys.list(authOf(req).appId, req.query);
         return { keys: items, ...pageOf(total, req.query.limit, req.query.offset, items.length) };
@@ -30,7 +30,7 @@ export function keysRoutes(deps: { keys: KeysService; authenticate: Authenticato
     });
     r.post('/v1/keys/:key_id/revoke', {
       schema: { operationId: 'revokeKey', tags: ['keys'], params: KeyIdParams, response: { 200: KeyMeta, ...errorResponses } },
-      preHandler: scope('keys:admin'),
+      preValidation: scope('keys:admin'),
       handler: async (req) => keys.revoke(authOf(req).appId, req.params.key_id, actorOf(req)),
     });
   };

@@ -8,12 +8,16 @@ import { sendError, toLatchkeyError } from '../../http/error-handler.js';
 import { authOf, errorResponses } from '../../http/route-kit.js';
 import type { ProxyService } from './proxy.service.js';
 import type { ProxyCall, TraceFields } from './proxy.types.js';
+import { checkCaller } from './steps/check-caller.js';
 import { sanitizeHeaders } from './steps/inject.js';
 import { redactBody, responseHeaders } from './steps/respond.js';
 import { parseTarget, templateUrl } from './steps/template-url.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const GRANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// RFC 9110 field names (tokens) and the field-value bytes undici sends (no CR, LF or NUL).
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
@@ -85,6 +89,8 @@ export function proxyRoutes(deps: {
     };
     let url: URL;
     try {
+      // Step 2 before step 3: an under-scoped key learns nothing about its input.
+      checkCaller(auth);
       if (!GRANT_ID.test(grantId)) throw new LatchkeyError('invalid_request', { message: 'The latchkey-grant-id header must be a grant id.', details: { header: FORWARD_HEADERS.grantId } });
       base.context = parseContext(one(h[FORWARD_HEADERS.context]));
       url = parseTarget(one(h[FORWARD_HEADERS.target]));
@@ -157,7 +163,7 @@ export function proxyRoutes(deps: {
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.post('/v1/proxy', {
       schema: { operationId: 'proxyRequest', tags: ['proxy'], body: ProxyRequestBody, response: { 200: ProxyResult, ...errorResponses } },
-      preHandler: requireScope(deps.authenticate, deps.publicUrl, 'proxy:execute'),
+      preValidation: requireScope(deps.authenticate, deps.publicUrl, 'proxy:execute'),
       handler: async (request, reply) => {
         const b = request.body;
         const auth = authOf(request);
@@ -176,10 +182,23 @@ export function proxyRoutes(deps: {
         try {
           url = templateUrl(b.url, b.path_params, b.query_params);
           if (b.json !== undefined && b.body_b64 !== undefined) throw new LatchkeyError('invalid_request', { message: 'Give json or body_b64, not both.', details: { field: 'json' } });
-          for (const [k, v] of Object.entries(b.headers ?? {})) headers[k.toLowerCase()] = v;
+          for (const [k, v] of Object.entries(b.headers ?? {})) {
+            // Refused here: undici would throw later and the caller would see a 502 for its own input.
+            if (!HEADER_NAME.test(k) || !HEADER_VALUE.test(v)) {
+              throw new LatchkeyError('invalid_request', { message: 'headers must hold valid HTTP header names and values.', details: { field: 'headers' } });
+            }
+            headers[k.toLowerCase()] = v;
+          }
           delete headers['content-length'];
           if (b.json !== undefined) {
-            body = Buffer.from(JSON.stringify(b.json), 'utf8');
+            let text: string;
+            try {
+              text = JSON.stringify(b.json);
+            } catch {
+              // A RangeError from a body nested deeper than the serializer's stack.
+              throw new LatchkeyError('invalid_request', { message: 'json is nested too deeply.', details: { field: 'json' } });
+            }
+            body = Buffer.from(text, 'utf8');
             headers['content-type'] ??= 'application/json';
           } else if (b.body_b64 !== undefined) {
             if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.body_b64)) throw new LatchkeyError('invalid_request', { message: 'body_b64 is not base64.', details: { field: 'body_b64' } });

@@ -71,7 +71,7 @@ export function createProxyService(deps: {
   }) {
     return {
       appId: i.auth.appId,
-      actor: { keyPrefix: i.auth.keyPrefix, caller: null },
+      actor: { keyPrefix: i.auth.keyPrefix, caller: i.auth.caller },
       grantId: i.grantId,
       method: i.method,
       url: i.url ? redactUrl(i.url) : null,

@@ -26,7 +26,9 @@ export function canonicalValue(type: SecretType, value: Value, injection: Inject
     return JSON.stringify(value);
   }
   if (type === 'basic') {
-    if (typeof value !== 'object' || !('username' in value) || !('password' in value)) {
+    // Exactly these two own fields: a map with extra fields also matches the custom-value schema.
+    const keys = typeof value === 'object' && value !== null ? Object.keys(value).sort().join(',') : '';
+    if (keys !== 'password,username') {
       throw bad('A basic value is {"username", "password"}.', 'value');
     }
     const v = value as { username: string; password: string };
