@@ -81,9 +81,8 @@ export function registerLocalCommands(program: Command): void {
     .option('--json', 'print the first-start result as JSON')
     .action(async (opts: { dataDir?: string; host?: string; port?: string; json?: boolean }) => {
       const config = configFrom(opts);
-      const server = await startServer(config);
-      if (server.init) printInit(server.init, config.dataDir, Boolean(opts.json));
-      process.stderr.write(`Latchkey listening on ${server.url}\n`);
+      // Signal handlers go in before anything is printed, so a SIGTERM right after "listening" drains.
+      let server: Awaited<ReturnType<typeof startServer>> | undefined;
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -91,13 +90,23 @@ export function registerLocalCommands(program: Command): void {
         process.stderr.write(`${signal}: draining and shutting down\n`);
         const force = setTimeout(() => process.exit(1), 15_000);
         force.unref();
-        server.close().then(
+        (server ? server.close() : Promise.resolve()).then(
           () => process.exit(0),
-          () => process.exit(1),
+          (err: unknown) => {
+            process.stderr.write(`shutdown failed: ${(err as Error)?.message ?? String(err)}\n`);
+            process.exit(1);
+          },
         );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      server = await startServer(config);
+      if (stopping) {
+        await server.close();
+        process.exit(0);
+      }
+      if (server.init) printInit(server.init, config.dataDir, Boolean(opts.json));
+      process.stderr.write(`Latchkey listening on ${server.url}\n`);
     });
 
   program
