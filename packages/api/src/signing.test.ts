@@ -115,14 +115,9 @@ describe('Latchkey profile helpers', () => {
   });
 
   it('builds the without-body base and needs content-type with a digest', () => {
-    expect(formatSignatureInput(false, params)).toMatch(
-      /^sig1=\("@method" "@target-uri"\);created=100;/,
-    );
+    expect(formatSignatureInput(false, params)).toMatch(/^sig1=\("@method" "@target-uri"\);created=100;/);
     expect(() =>
-      buildRequestSignatureBase(
-        { method: 'POST', targetUri: 'https://x/', contentDigest: 'sha-256=:AA==:' },
-        params,
-      ),
+      buildRequestSignatureBase({ method: 'POST', targetUri: 'https://x/', contentDigest: 'sha-256=:AA==:' }, params),
     ).toThrow(TypeError);
   });
 });

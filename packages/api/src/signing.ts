@@ -122,10 +122,7 @@ function serializeParamValue(value: SignatureParamValue): string {
  * @throws {TypeError} On a component name or parameter that RFC 8941 cannot represent.
  * @example serializeSignatureParams(['date'], { created: 1, keyid: 'k' }) // '("date");created=1;keyid="k"'
  */
-export function serializeSignatureParams(
-  componentNames: readonly string[],
-  params: SignatureParams,
-): string {
+export function serializeSignatureParams(componentNames: readonly string[], params: SignatureParams): string {
   const items = componentNames.map((name) => {
     if (!COMPONENT_NAME.test(name)) throw new TypeError('invalid component name');
     return `"${name}"`;
@@ -151,10 +148,7 @@ export function serializeSignatureParams(
  * @example buildSignatureBase([{ name: '@method', value: 'GET' }], { created: 1 })
  *   // '"@method": GET\n"@signature-params": ("@method");created=1'
  */
-export function buildSignatureBase(
-  components: readonly SignatureBaseComponent[],
-  params: SignatureParams,
-): string {
+export function buildSignatureBase(components: readonly SignatureBaseComponent[], params: SignatureParams): string {
   const seen = new Set<string>();
   const lines: string[] = [];
   for (const { name, value } of components) {
@@ -194,9 +188,7 @@ export function latchkeySignatureParams(params: LatchkeySignatureParams): Signat
  *
  * @throws {TypeError} When `contentDigest` is given without `contentType`.
  */
-export function latchkeyCoveredComponents(
-  request: SignedRequestComponents,
-): SignatureBaseComponent[] {
+export function latchkeyCoveredComponents(request: SignedRequestComponents): SignatureBaseComponent[] {
   const components: SignatureBaseComponent[] = [
     { name: '@method', value: request.method },
     { name: '@target-uri', value: request.targetUri },
@@ -221,10 +213,7 @@ export function latchkeyCoveredComponents(
  * @returns The string whose UTF-8 bytes are signed with HMAC-SHA256.
  * @throws {TypeError} On values the profile cannot represent.
  */
-export function buildRequestSignatureBase(
-  request: SignedRequestComponents,
-  params: LatchkeySignatureParams,
-): string {
+export function buildRequestSignatureBase(request: SignedRequestComponents, params: LatchkeySignatureParams): string {
   return buildSignatureBase(latchkeyCoveredComponents(request), latchkeySignatureParams(params));
 }
 

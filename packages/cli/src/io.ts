@@ -31,7 +31,11 @@ export async function clientFor(opts: ClientOptions): Promise<App> {
     apiKey = fs.readFileSync(process.env.LATCHKEY_API_KEY_FILE, 'utf8').trim();
   }
   if (!apiKey) throw new UsageError('Set LATCHKEY_API_KEY (or LATCHKEY_API_KEY_FILE) to an app key.');
-  return new App({ apiKey, baseUrl: opts.url ?? process.env.LATCHKEY_URL ?? 'http://127.0.0.1:7070', caller: 'latchkey-cli' });
+  return new App({
+    apiKey,
+    baseUrl: opts.url ?? process.env.LATCHKEY_URL ?? 'http://127.0.0.1:7070',
+    caller: 'latchkey-cli',
+  });
 }
 
 /** Reads all of stdin as UTF-8. */
@@ -80,22 +84,40 @@ export async function readSecret(prompt: string): Promise<string> {
 export function reportError(err: unknown, json: boolean): number {
   if (err instanceof LatchkeyError) {
     const body = { error: { code: err.code, message: err.message, details: err.details, request_id: err.requestId } };
-    process.stderr.write(json ? `${JSON.stringify(body)}\n` : `error: ${err.message} (${err.code}${err.requestId ? `, request ${err.requestId}` : ''})\n`);
+    process.stderr.write(
+      json
+        ? `${JSON.stringify(body)}\n`
+        : `error: ${err.message} (${err.code}${err.requestId ? `, request ${err.requestId}` : ''})\n`,
+    );
     return exitCodeForStatus(err.status);
   }
   if (err instanceof UsageError) {
-    process.stderr.write(json ? `${JSON.stringify({ error: { code: 'usage', message: err.message } })}\n` : `error: ${err.message}\n`);
+    process.stderr.write(
+      json ? `${JSON.stringify({ error: { code: 'usage', message: err.message } })}\n` : `error: ${err.message}\n`,
+    );
     return EXIT.usage;
   }
   const e = err as { name?: string; message?: string };
   if (e?.name === 'AlreadyInitializedError') {
-    process.stderr.write(json ? `${JSON.stringify({ error: { code: 'already_initialized', message: e.message } })}\n` : `error: ${e.message}\n`);
+    process.stderr.write(
+      json
+        ? `${JSON.stringify({ error: { code: 'already_initialized', message: e.message } })}\n`
+        : `error: ${e.message}\n`,
+    );
     return EXIT.conflict;
   }
   if (e?.name === 'ConfigError' || e?.name === 'MasterKeyError') {
-    process.stderr.write(json ? `${JSON.stringify({ error: { code: e.name === 'ConfigError' ? 'invalid_config' : 'master_key_error', message: e.message } })}\n` : `error: ${e.message}\n`);
+    process.stderr.write(
+      json
+        ? `${JSON.stringify({ error: { code: e.name === 'ConfigError' ? 'invalid_config' : 'master_key_error', message: e.message } })}\n`
+        : `error: ${e.message}\n`,
+    );
     return EXIT.usage;
   }
-  process.stderr.write(json ? `${JSON.stringify({ error: { code: e.name ?? 'error', message: e.message } })}\n` : `error: ${e.message ?? String(err)}\n`);
+  process.stderr.write(
+    json
+      ? `${JSON.stringify({ error: { code: e.name ?? 'error', message: e.message } })}\n`
+      : `error: ${e.message ?? String(err)}\n`,
+  );
   return EXIT.error;
 }

@@ -13,9 +13,16 @@ const tmp = () => {
   return d;
 };
 
-function cli(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number; out: string; err: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  stdin = '',
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, LATCHKEY_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 });
+    const child = execFile(process.execPath, [bin, ...args], {
+      env: { ...process.env, LATCHKEY_LOG_LEVEL: 'warn', ...env },
+      timeout: 60_000,
+    });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => (out += d));
@@ -98,7 +105,11 @@ describe('latchkey serve and the client commands', () => {
     const url = await server.ready;
     const init = JSON.parse(server.out.trim()) as { app_key: string };
     const env = { LATCHKEY_API_KEY: init.app_key, LATCHKEY_URL: url };
-    const created = await cli(['secrets', 'create', '--slug', 'gh', '--template', 'github', '--json'], env, 'ghp_example_value_0123456789\n');
+    const created = await cli(
+      ['secrets', 'create', '--slug', 'gh', '--template', 'github', '--json'],
+      env,
+      'ghp_example_value_0123456789\n',
+    );
     expect(created.code, created.err).toBe(0);
     const secret = JSON.parse(created.out) as { id: string; allowedHosts: string[]; type: string };
     expect(secret.type).toBe('bearer');
@@ -117,8 +128,13 @@ describe('latchkey serve and the client commands', () => {
     const noKey = await cli(['grants', 'list'], { LATCHKEY_URL: url });
     expect(noKey.code).toBe(2);
     const tail = await cli(['audit', 'tail', '--json'], env);
-    const events = tail.out.trim().split('\n').map((l) => JSON.parse(l).event as string);
-    expect(events).toEqual(expect.arrayContaining(['app.created', 'secret.stored', 'grant.issued', 'grant.revoked', 'key.minted']));
+    const events = tail.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).event as string);
+    expect(events).toEqual(
+      expect.arrayContaining(['app.created', 'secret.stored', 'grant.issued', 'grant.revoked', 'key.minted']),
+    );
     const verify = await cli(['audit', 'verify'], env);
     expect(verify.code).toBe(0);
     expect(verify.out).toContain('OK: every chain verifies.');
@@ -139,7 +155,11 @@ describe('latchkey keyring rotate-root', () => {
     const server = serve(dir);
     const url = await server.ready;
     const env = { LATCHKEY_API_KEY: init.app_key, LATCHKEY_URL: url };
-    const created = await cli(['secrets', 'create', '--slug', 's', '--type', 'bearer', '--allowed-host', 'api.example.com', '--json'], env, 'value-0123456789abcdef');
+    const created = await cli(
+      ['secrets', 'create', '--slug', 's', '--type', 'bearer', '--allowed-host', 'api.example.com', '--json'],
+      env,
+      'value-0123456789abcdef',
+    );
     expect(created.code, created.err).toBe(0);
     const rotated = await cli(['keyring', 'rotate-root', '--data-dir', dir, '--json']);
     expect(rotated.code, rotated.err).toBe(0);

@@ -60,7 +60,11 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
  *
  * @throws MasterKeyError `wrong_key` when the key does not match the database.
  */
-async function checkRootKey(db: Store['db'], dataDir: string, masterKey: ReturnType<typeof loadOrCreateMasterKey>): Promise<Buffer> {
+async function checkRootKey(
+  db: Store['db'],
+  dataDir: string,
+  masterKey: ReturnType<typeof loadOrCreateMasterKey>,
+): Promise<Buffer> {
   const ids = (await db.selectFrom('app_keks').select('root_key_id').distinct().execute()).map((r) => r.root_key_id);
   if (ids.length === 0 || (ids.length === 1 && ids[0] === keyId(masterKey.key))) return masterKey.key;
   const next = path.join(dataDir, 'master.key.next');
@@ -105,7 +109,11 @@ export interface Latchkey {
 export async function buildApp(config: Config, overrides: { logger?: Logger } = {}): Promise<Latchkey> {
   const log = overrides.logger ?? createLogger(config);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const masterKey = loadOrCreateMasterKey({ dataDir: config.dataDir, envKey: config.masterKey, envKeyFile: config.masterKeyFile });
+  const masterKey = loadOrCreateMasterKey({
+    dataDir: config.dataDir,
+    envKey: config.masterKey,
+    envKeyFile: config.masterKeyFile,
+  });
   const store = openStore(config.databaseUrl);
   await migrateToLatest(store.db);
   const { db } = store;
@@ -119,7 +127,12 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     mode: config.auditMode,
     onAsyncError: (_err, input) =>
       log.error(
-        { event: input?.event, app_id: input?.appId, grant_id: input?.grantId, managed_secret_id: input?.managedSecretId },
+        {
+          event: input?.event,
+          app_id: input?.appId,
+          grant_id: input?.grantId,
+          managed_secret_id: input?.managedSecretId,
+        },
         'audit row could not be written',
       ),
   });
@@ -133,7 +146,8 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     keyring,
     audit,
     templates: catalog,
-    revokeGrantsForSecret: (appId, secretId, reason, actor) => grants.revokeAllForSecret(appId, secretId, reason, actor),
+    revokeGrantsForSecret: (appId, secretId, reason, actor) =>
+      grants.revokeAllForSecret(appId, secretId, reason, actor),
   });
   const grants: GrantsService = createGrantsService({ db, audit, secretLookup: (appId, id) => secrets.get(appId, id) });
   const nonces = createMemoryNonceStore();
@@ -168,7 +182,8 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
       return;
     }
     jsonParser(request, (body as Buffer).toString('utf8'), (err, value) => {
-      if (err) done(new LatchkeyError('invalid_request', { message: 'The request body is not valid JSON.' }), undefined);
+      if (err)
+        done(new LatchkeyError('invalid_request', { message: 'The request body is not valid JSON.' }), undefined);
       else done(null, value);
     });
   });
@@ -190,7 +205,12 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
   await app.register(grantsRoutes({ grants, ...common }));
   await app.register(auditRoutes({ audit, ...common }));
   await app.register(
-    proxyRoutes({ proxy, ...common, maxBodyBytes: config.maxBodyBytes, maxResponseBytes: config.proxyMaxResponseBytes }),
+    proxyRoutes({
+      proxy,
+      ...common,
+      maxBodyBytes: config.maxBodyBytes,
+      maxResponseBytes: config.proxyMaxResponseBytes,
+    }),
   );
 
   let closed = false;

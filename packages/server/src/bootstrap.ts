@@ -46,8 +46,17 @@ export async function initializeIfEmpty(lk: Latchkey, port?: number): Promise<In
   const { apps, keys } = lk.services;
   if ((await apps.countApps()) > 0) return undefined;
   const app = await apps.createApp('default');
-  await lk.services.audit.record({ event: 'app.created', appId: app.id, outcome: 'success', actor: { keyPrefix: null, caller: 'bootstrap' } });
-  const { apiKey } = await keys.mint(app.id, { name: 'first app key', scopes: ['*'], signed_only: false }, { keyPrefix: null, caller: 'bootstrap' });
+  await lk.services.audit.record({
+    event: 'app.created',
+    appId: app.id,
+    outcome: 'success',
+    actor: { keyPrefix: null, caller: 'bootstrap' },
+  });
+  const { apiKey } = await keys.mint(
+    app.id,
+    { name: 'first app key', scopes: ['*'], signed_only: false },
+    { keyPrefix: null, caller: 'bootstrap' },
+  );
   return {
     appId: app.id,
     appKey: apiKey,

@@ -11,7 +11,8 @@ function defaultOf(schema: z.ZodType): string {
 /** Renders `docs/configuration.md` from the config schema (a test fails when the file drifts). */
 export function renderConfigurationDoc(): string {
   const rows = Object.entries(CONFIG_KEYS).map(
-    ([key, spec]) => `| \`${key}\` | ${defaultOf(spec.schema as z.ZodType)} | ${spec.description.replace(/\|/g, '\\|')} |`,
+    ([key, spec]) =>
+      `| \`${key}\` | ${defaultOf(spec.schema as z.ZodType)} | ${spec.description.replace(/\|/g, '\\|')} |`,
   );
   return [
     '# Configuration',
@@ -30,13 +31,15 @@ export function renderConfigurationDoc(): string {
 
 /** Renders `docs/errors.md` from the error registry (a test fails when the file drifts). */
 export function renderErrorsDoc(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.message} | ${e.hint} |`);
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, e]) => `| \`${code}\` | ${e.status} | ${e.message} | ${e.hint} |`,
+  );
   return [
     '# Errors',
     '',
     'Every error response has the body `{ "error": { "code", "message", "details"?, "request_id" } }`.',
     'The `code` is stable; branch on it, never on the message. Refusals from `/v1/forward` also carry the',
-    'response header `latchkey-error: 1`, so they cannot be confused with the upstream API\'s own errors.',
+    "response header `latchkey-error: 1`, so they cannot be confused with the upstream API's own errors.",
     '',
     '_Generated from `packages/api/src/errors.ts` by `npm run docs`._',
     '',

@@ -18,7 +18,12 @@ export class LatchkeyError extends Error {
    */
   constructor(
     code: ErrorCode,
-    opts: { message?: string; details?: Record<string, unknown>; cause?: unknown; headers?: Record<string, string> } = {},
+    opts: {
+      message?: string;
+      details?: Record<string, unknown>;
+      cause?: unknown;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(opts.message ?? ERROR_CODES[code].message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;

@@ -1,7 +1,13 @@
 export { buildApp, createLogger, LOG_REDACT_PATHS, type Latchkey } from './app.js';
 export { loadConfig, ConfigError, type Config } from './config/load.js';
 export { CONFIG_KEYS } from './config/schema.js';
-export { initializeIfEmpty, dataDirHasInstall, baseUrlOf, AlreadyInitializedError, type InitResult } from './bootstrap.js';
+export {
+  initializeIfEmpty,
+  dataDirHasInstall,
+  baseUrlOf,
+  AlreadyInitializedError,
+  type InitResult,
+} from './bootstrap.js';
 export { LatchkeyError } from './errors.js';
 export { openStore } from './store/database.js';
 export { migrateToLatest } from './store/migrate.js';

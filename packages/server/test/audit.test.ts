@@ -12,15 +12,30 @@ let secretId: string;
 
 const forward = (g: string) =>
   fetch(`${s.baseUrl}/v1/forward`, {
-    headers: { authorization: `Bearer ${s.appKey}`, 'latchkey-target': `${up.url}/x?token=abc&q=1`, 'latchkey-grant-id': g, 'latchkey-reason': 'nightly sync', 'latchkey-run-id': 'run-1', 'latchkey-tool': 'sync', 'latchkey-context': JSON.stringify({ ticket: 'T-1' }) },
+    headers: {
+      authorization: `Bearer ${s.appKey}`,
+      'latchkey-target': `${up.url}/x?token=abc&q=1`,
+      'latchkey-grant-id': g,
+      'latchkey-reason': 'nightly sync',
+      'latchkey-run-id': 'run-1',
+      'latchkey-tool': 'sync',
+      'latchkey-context': JSON.stringify({ ticket: 'T-1' }),
+    },
   });
 
 beforeAll(async () => {
   up = await startUpstream();
   s = await startServer({ LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS: up.host });
-  const c = await api(s.baseUrl, s.appKey, 'POST', '/v1/managed-secrets', { slug: 'a', type: 'bearer', value: 'audit-secret-0123456789', allowed_hosts: [`${up.host}:${up.port}`] });
+  const c = await api(s.baseUrl, s.appKey, 'POST', '/v1/managed-secrets', {
+    slug: 'a',
+    type: 'bearer',
+    value: 'audit-secret-0123456789',
+    allowed_hosts: [`${up.host}:${up.port}`],
+  });
   secretId = c.body.id;
-  grantId = (await api(s.baseUrl, s.appKey, 'POST', `/v1/managed-secrets/${secretId}/grants`, { principal: { type: 'system' } })).body.grant_id;
+  grantId = (
+    await api(s.baseUrl, s.appKey, 'POST', `/v1/managed-secrets/${secretId}/grants`, { principal: { type: 'system' } })
+  ).body.grant_id;
 });
 
 afterAll(async () => {
@@ -32,7 +47,15 @@ describe('audit trail', () => {
   test('every change and call writes an event with actor, trace and a redacted URL', async () => {
     expect((await forward(grantId)).status).toBe(200);
     const list = await api(s.baseUrl, s.appKey, 'GET', `/v1/audit?grant_id=${grantId}`);
-    const events = list.body.events as { event: string; url: string | null; reason: string | null; trace: { run_id: string; tool: string }; context: unknown; actor: { key_prefix: string }; status_code: number | null }[];
+    const events = list.body.events as {
+      event: string;
+      url: string | null;
+      reason: string | null;
+      trace: { run_id: string; tool: string };
+      context: unknown;
+      actor: { key_prefix: string };
+      status_code: number | null;
+    }[];
     expect(events.map((e) => e.event)).toEqual(['proxy.request.completed', 'grant.issued']);
     const call = events[0]!;
     expect(call.url).toBe(`${up.url}/x?token=[REDACTED]&q=[REDACTED]`);
@@ -44,7 +67,8 @@ describe('audit trail', () => {
     expect(call.status_code).toBe(200);
     const all = await api(s.baseUrl, s.appKey, 'GET', '/v1/audit?limit=500');
     const names = new Set((all.body.events as { event: string }[]).map((e) => e.event));
-    for (const n of ['app.created', 'key.minted', 'secret.stored', 'grant.issued', 'proxy.request.completed']) expect(names).toContain(n);
+    for (const n of ['app.created', 'key.minted', 'secret.stored', 'grant.issued', 'proxy.request.completed'])
+      expect(names).toContain(n);
   });
 
   test('cursor pagination walks every event once, newest first', async () => {
@@ -52,7 +76,12 @@ describe('audit trail', () => {
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { events: { seq: number }[]; next_cursor: string | null } } = await api(s.baseUrl, s.appKey, 'GET', `/v1/audit?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: { events: { seq: number }[]; next_cursor: string | null } } = await api(
+        s.baseUrl,
+        s.appKey,
+        'GET',
+        `/v1/audit?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       seen.push(...page.body.events.map((e) => e.seq));
       cursor = page.body.next_cursor;
     } while (cursor);
@@ -67,8 +96,13 @@ describe('audit trail', () => {
     expect(ok.body.chains[0].events).toBeGreaterThan(8);
     const db = new Database(path.join(s.dataDir, 'latchkey.db'));
     try {
-      const row = db.prepare('SELECT seq, record FROM audit_events WHERE event = ? ORDER BY seq LIMIT 1').get('proxy.request.completed') as { seq: number; record: string };
-      db.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(row.record.replace('"status_code":200', '"status_code":201'), row.seq);
+      const row = db
+        .prepare('SELECT seq, record FROM audit_events WHERE event = ? ORDER BY seq LIMIT 1')
+        .get('proxy.request.completed') as { seq: number; record: string };
+      db.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(
+        row.record.replace('"status_code":200', '"status_code":201'),
+        row.seq,
+      );
       const bad = await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify');
       expect(bad.body.ok).toBe(false);
       expect(bad.body.first_broken.reason).toBe('hash mismatch');
@@ -80,7 +114,9 @@ describe('audit trail', () => {
       expect(gap.body.ok).toBe(false);
       expect(gap.body.first_broken.reason).toMatch(/^missing row/);
       const cols = Object.keys(saved);
-      db.prepare(`INSERT INTO audit_events (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).run(...cols.map((c) => saved[c]));
+      db.prepare(`INSERT INTO audit_events (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).run(
+        ...cols.map((c) => saved[c]),
+      );
       expect((await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify')).body.ok).toBe(true);
     } finally {
       db.close();
@@ -90,24 +126,34 @@ describe('audit trail', () => {
   test('fail closed: when the audit store cannot write, calls get 503 audit_unavailable and the upstream is not called', async () => {
     const db = new Database(path.join(s.dataDir, 'latchkey.db'));
     try {
-      db.exec("CREATE TRIGGER block_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit store read-only'); END");
+      db.exec(
+        "CREATE TRIGGER block_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit store read-only'); END",
+      );
       // The writability probe runs every second; the first call after a fault may also fail on commit.
       await new Promise((r) => setTimeout(r, 1200));
       const before = up.seen.length;
       const f = await forward(grantId);
       expect(f.status).toBe(503);
       expect((await f.json()).error.code).toBe('audit_unavailable');
-      const p = await api(s.baseUrl, s.appKey, 'POST', '/v1/proxy', { method: 'GET', url: `${up.url}/y`, grant_id: grantId });
+      const p = await api(s.baseUrl, s.appKey, 'POST', '/v1/proxy', {
+        method: 'GET',
+        url: `${up.url}/y`,
+        grant_id: grantId,
+      });
       expect(p.status).toBe(503);
       expect(p.body.error.code).toBe('audit_unavailable');
       expect(up.seen.length).toBe(before);
       const ready = await fetch(`${s.baseUrl}/readyz`);
       expect(ready.status).toBe(503);
       // Changes that grant power are refused and change nothing; revocations still take effect.
-      const rot = await api(s.baseUrl, s.appKey, 'POST', `/v1/managed-secrets/${secretId}/rotate`, { value: 'new-value-0123456789' });
+      const rot = await api(s.baseUrl, s.appKey, 'POST', `/v1/managed-secrets/${secretId}/rotate`, {
+        value: 'new-value-0123456789',
+      });
       expect(rot.status).toBe(503);
       expect((await api(s.baseUrl, s.appKey, 'GET', `/v1/managed-secrets/${secretId}`)).body.version).toBe(1);
-      const g2 = await api(s.baseUrl, s.appKey, 'POST', `/v1/managed-secrets/${secretId}/grants`, { principal: { type: 'system' } });
+      const g2 = await api(s.baseUrl, s.appKey, 'POST', `/v1/managed-secrets/${secretId}/grants`, {
+        principal: { type: 'system' },
+      });
       expect(g2.status).toBe(503);
       const spare = (await s.lk.services.grants.list(s.appId, { limit: 500, offset: 0 })).total;
       expect(spare).toBe(1);

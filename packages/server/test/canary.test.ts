@@ -7,14 +7,12 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { App } from '@latchkey/sdk';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startServer, type TestServer } from './helpers/server.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const run = promisify(execFile);
 const tag = randomBytes(6).toString('hex');
 const canaries = {
   apiBearer: `CANARY-api-bearer-${tag}`,
@@ -35,7 +33,11 @@ let s: TestServer;
 async function call(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${s.baseUrl}${p}`, {
     method,
-    headers: { authorization: `Bearer ${s.appKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: {
+      authorization: `Bearer ${s.appKey}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -75,13 +77,37 @@ afterAll(async () => {
 test('a canary secret never leaks after it is stored', async () => {
   const hosts = [`${up.host}:${up.port}`];
   const created = [
-    await call('POST', '/v1/managed-secrets', { slug: 'c-bearer', type: 'bearer', value: canaries.apiBearer, allowed_hosts: hosts }),
-    await call('POST', '/v1/managed-secrets', { slug: 'c-key', type: 'api_key', value: canaries.apiKey, injection: { header: 'X-Key', format: 'k={token}' }, allowed_hosts: hosts }),
-    await call('POST', '/v1/managed-secrets', { slug: 'c-basic', type: 'basic', value: { username: 'user', password: canaries.basicPass }, allowed_hosts: hosts }),
-    await call('POST', '/v1/managed-secrets', { slug: 'c-custom', type: 'custom', value: { a: canaries.custom }, injection: { query: [{ name: 'k', format: '{a}' }] }, allowed_hosts: hosts }),
+    await call('POST', '/v1/managed-secrets', {
+      slug: 'c-bearer',
+      type: 'bearer',
+      value: canaries.apiBearer,
+      allowed_hosts: hosts,
+    }),
+    await call('POST', '/v1/managed-secrets', {
+      slug: 'c-key',
+      type: 'api_key',
+      value: canaries.apiKey,
+      injection: { header: 'X-Key', format: 'k={token}' },
+      allowed_hosts: hosts,
+    }),
+    await call('POST', '/v1/managed-secrets', {
+      slug: 'c-basic',
+      type: 'basic',
+      value: { username: 'user', password: canaries.basicPass },
+      allowed_hosts: hosts,
+    }),
+    await call('POST', '/v1/managed-secrets', {
+      slug: 'c-custom',
+      type: 'custom',
+      value: { a: canaries.custom },
+      injection: { query: [{ name: 'k', format: '{a}' }] },
+      allowed_hosts: hosts,
+    }),
   ];
   for (const c of created) expect(c.status).toBe(201);
-  expect((await call('POST', `/v1/managed-secrets/${created[0]!.json.id}/rotate`, { value: canaries.rotated })).status).toBe(200);
+  expect(
+    (await call('POST', `/v1/managed-secrets/${created[0]!.json.id}/rotate`, { value: canaries.rotated })).status,
+  ).toBe(200);
 
   // Rejected input carrying the canary: the error must not quote it.
   for (const bad of [
@@ -93,15 +119,26 @@ test('a canary secret never leaks after it is stored', async () => {
   ]) {
     expect((await call('POST', '/v1/managed-secrets', bad)).status).toBe(400);
   }
-  expect((await call('POST', `/v1/managed-secrets/${created[1]!.json.id}/rotate`, { value: { a: canaries.rejected } })).status).toBe(400);
+  expect(
+    (await call('POST', `/v1/managed-secrets/${created[1]!.json.id}/rotate`, { value: { a: canaries.rejected } }))
+      .status,
+  ).toBe(400);
 
   // SDK
   const app = new App({ apiKey: s.appKey, baseUrl: s.baseUrl });
-  const sdkSecret = await app.managedSecrets.create({ slug: 'c-sdk', type: 'bearer', value: canaries.sdk, allowedHosts: hosts });
+  const sdkSecret = await app.managedSecrets.create({
+    slug: 'c-sdk',
+    type: 'bearer',
+    value: canaries.sdk,
+    allowedHosts: hosts,
+  });
   seenText.push(JSON.stringify(sdkSecret), JSON.stringify(await app.managedSecrets.list()));
 
   // CLI (value on stdin, never argv)
-  const cliCreate = await cli(['secrets', 'create', '--slug', 'c-cli', '--type', 'bearer', '--allowed-host', hosts[0]!, '--json'], canaries.cli);
+  const cliCreate = await cli(
+    ['secrets', 'create', '--slug', 'c-cli', '--type', 'bearer', '--allowed-host', hosts[0]!, '--json'],
+    canaries.cli,
+  );
   expect(cliCreate.code, cliCreate.err).toBe(0);
   const cliId = JSON.parse(cliCreate.out).id as string;
   expect((await cli(['secrets', 'rotate', cliId, '--json'], `${canaries.cliRotated}\n`)).code).toBe(0);
@@ -114,7 +151,13 @@ test('a canary secret never leaks after it is stored', async () => {
     const p = await call('POST', '/v1/proxy', { method: 'GET', url: `${up.url}/echo`, grant_id: g.json.grant_id });
     expect(p.status).toBe(200);
     seenText.push(Buffer.from(p.json.body_b64, 'base64').toString('utf8'));
-    const f = await fetch(`${s.baseUrl}/v1/forward`, { headers: { authorization: `Bearer ${s.appKey}`, 'latchkey-target': `${up.url}/echo`, 'latchkey-grant-id': g.json.grant_id } });
+    const f = await fetch(`${s.baseUrl}/v1/forward`, {
+      headers: {
+        authorization: `Bearer ${s.appKey}`,
+        'latchkey-target': `${up.url}/echo`,
+        'latchkey-grant-id': g.json.grant_id,
+      },
+    });
     expect(f.status).toBe(200);
     // The forward body streams through unbuffered (documented); its headers are redacted.
     seenText.push(JSON.stringify([...f.headers]));

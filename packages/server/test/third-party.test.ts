@@ -34,10 +34,23 @@ beforeAll(async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-3p-'));
   fs.writeFileSync(path.join(root, 'report.json'), JSON.stringify({ revenue: 42 }));
   port = await freePort('127.0.0.2');
-  child = spawn(process.execPath, [path.join(repoRoot, 'node_modules/http-server/bin/http-server'), root, '-a', '127.0.0.2', '-p', String(port), '-s', '-c-1'], {
-    env: { ...process.env, NODE_HTTP_SERVER_USERNAME: USER, NODE_HTTP_SERVER_PASSWORD: PASS },
-    stdio: 'ignore',
-  });
+  child = spawn(
+    process.execPath,
+    [
+      path.join(repoRoot, 'node_modules/http-server/bin/http-server'),
+      root,
+      '-a',
+      '127.0.0.2',
+      '-p',
+      String(port),
+      '-s',
+      '-c-1',
+    ],
+    {
+      env: { ...process.env, NODE_HTTP_SERVER_USERNAME: USER, NODE_HTTP_SERVER_PASSWORD: PASS },
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 100; i++) {
     const ok = await fetch(`http://127.0.0.2:${port}/report.json`).then(
       (r) => r.status,
@@ -48,7 +61,12 @@ beforeAll(async () => {
   }
   s = await startServer({ LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS: '127.0.0.2' });
   app = new App({ apiKey: s.appKey, baseUrl: s.baseUrl });
-  const secret = await app.managedSecrets.create({ slug: 'reports', type: 'basic', value: { username: USER, password: PASS }, allowedHosts: [`127.0.0.2:${port}`] });
+  const secret = await app.managedSecrets.create({
+    slug: 'reports',
+    type: 'basic',
+    value: { username: USER, password: PASS },
+    allowedHosts: [`127.0.0.2:${port}`],
+  });
   secretId = secret.id;
   grantId = (await app.createManagedSecretGrant(secret.id, { principal: { type: 'system' } })).grantId;
 });
@@ -69,7 +87,12 @@ test('request() reaches http-server with the injected basic credential', async (
 });
 
 test('proxyRequest() reaches http-server with the injected basic credential', async () => {
-  const r = await app.proxyRequest({ method: 'GET', url: `http://127.0.0.2:${port}/{file}`, pathParams: { file: 'report.json' }, grantId });
+  const r = await app.proxyRequest({
+    method: 'GET',
+    url: `http://127.0.0.2:${port}/{file}`,
+    pathParams: { file: 'report.json' },
+    grantId,
+  });
   expect(r.statusCode).toBe(200);
   expect(r.json()).toEqual({ revenue: 42 });
 });

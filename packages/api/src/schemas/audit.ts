@@ -63,7 +63,10 @@ export const ListAuditQuery = z.object({
   key_prefix: z.string().max(32).optional(),
   since: Timestamp.optional(),
   until: Timestamp.optional(),
-  cursor: z.string().regex(/^[0-9]{1,19}$/, 'not a cursor').optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'not a cursor')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
@@ -77,10 +80,6 @@ export const AuditList = z.object({
 /** Response of `GET /v1/audit/verify`: each replica's chain, and the first broken link if any. */
 export const AuditVerifyResult = z.object({
   ok: z.boolean(),
-  chains: z.array(
-    z.object({ replica_id: z.string(), events: z.number().int(), head_hash: z.string().nullable() }),
-  ),
-  first_broken: z
-    .object({ replica_id: z.string(), seq: z.number().int(), reason: z.string() })
-    .nullable(),
+  chains: z.array(z.object({ replica_id: z.string(), events: z.number().int(), head_hash: z.string().nullable() })),
+  first_broken: z.object({ replica_id: z.string(), seq: z.number().int(), reason: z.string() }).nullable(),
 });

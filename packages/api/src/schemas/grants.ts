@@ -10,11 +10,16 @@ export const PrincipalInput = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('agent'),
-      agent_id: z.string().regex(/^agt_[A-Za-z0-9]{8,64}$/, 'not an agent id').optional(),
+      agent_id: z
+        .string()
+        .regex(/^agt_[A-Za-z0-9]{8,64}$/, 'not an agent id')
+        .optional(),
       label: Label.optional(),
     })
     .strict(),
-  z.object({ type: z.literal('user'), user_token: z.string().max(8192).optional(), label: Label.optional() }).passthrough(),
+  z
+    .object({ type: z.literal('user'), user_token: z.string().max(8192).optional(), label: Label.optional() })
+    .passthrough(),
   z
     .object({ type: z.literal('group'), external_group_id: z.string().max(256).optional(), label: Label.optional() })
     .passthrough(),
@@ -31,8 +36,18 @@ export const PrincipalInput = z.discriminatedUnion('type', [
 export const GrantPolicy = z
   .object({
     expires_at: Timestamp.optional(),
-    max_ttl_seconds: z.number().int().min(1).max(10 * 365 * 86_400).optional(),
-    default_ttl_seconds: z.number().int().min(1).max(10 * 365 * 86_400).optional(),
+    max_ttl_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(10 * 365 * 86_400)
+      .optional(),
+    default_ttl_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(10 * 365 * 86_400)
+      .optional(),
   })
   .strict();
 

@@ -15,7 +15,9 @@ export const ProxyRequestBody = z
     url: z.string().min(1).max(8192),
     grant_id: z.string().uuid('not a grant id'),
     headers: z.record(z.string().max(100), z.string().max(8192)).optional(),
-    query_params: z.record(z.string().max(256), z.union([z.string().max(4096), z.array(z.string().max(4096)).max(100)])).optional(),
+    query_params: z
+      .record(z.string().max(256), z.union([z.string().max(4096), z.array(z.string().max(4096)).max(100)]))
+      .optional(),
     path_params: z.record(z.string().max(64), z.string().max(1024)).optional(),
     json: z.unknown().optional(),
     body_b64: z.string().max(14_000_000).optional(),

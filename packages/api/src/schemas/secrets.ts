@@ -29,7 +29,10 @@ export const Injection = z.object({
   header: HeaderName.optional(),
   format: Format.optional(),
   headers: z.array(InjectionTarget).max(10).optional(),
-  query: z.array(z.object({ name: z.string().min(1).max(100), format: Format })).max(10).optional(),
+  query: z
+    .array(z.object({ name: z.string().min(1).max(100), format: Format }))
+    .max(10)
+    .optional(),
 });
 
 /**
@@ -55,7 +58,10 @@ export const CreateSecretBody = z
     slug: Slug,
     name: Label.optional(),
     description: z.string().max(1000).optional(),
-    template_id: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+    template_id: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/)
+      .optional(),
     type: SecretType.optional(),
     value: SecretValue,
     injection: Injection.optional(),

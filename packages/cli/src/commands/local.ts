@@ -61,11 +61,13 @@ export function registerLocalCommands(program: Command): void {
     .option('--json', 'print {"app_id","app_key","base_url"}')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
       const config = configFrom(opts);
-      if (dataDirHasInstall(config)) throw new AlreadyInitializedError(`${config.dataDir} is already initialized; refusing to touch it.`);
+      if (dataDirHasInstall(config))
+        throw new AlreadyInitializedError(`${config.dataDir} is already initialized; refusing to touch it.`);
       const lk = await buildApp(config, { logger: createLogger({ logLevel: 'warn' }) });
       try {
         const init = await initializeIfEmpty(lk);
-        if (!init) throw new AlreadyInitializedError('The database already has an app; refusing to initialize it again.');
+        if (!init)
+          throw new AlreadyInitializedError('The database already has an app; refusing to initialize it again.');
         printInit(init, config.dataDir, Boolean(opts.json));
       } finally {
         await lk.close();
@@ -82,7 +84,7 @@ export function registerLocalCommands(program: Command): void {
     .action(async (opts: { dataDir?: string; host?: string; port?: string; json?: boolean }) => {
       const config = configFrom(opts);
       // Signal handlers go in before anything is printed, so a SIGTERM right after "listening" drains.
-      let server: Awaited<ReturnType<typeof startServer>> | undefined;
+      const running: { server?: Awaited<ReturnType<typeof startServer>> } = {};
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -90,7 +92,7 @@ export function registerLocalCommands(program: Command): void {
         process.stderr.write(`${signal}: draining and shutting down\n`);
         const force = setTimeout(() => process.exit(1), 15_000);
         force.unref();
-        (server ? server.close() : Promise.resolve()).then(
+        (running.server ? running.server.close() : Promise.resolve()).then(
           () => process.exit(0),
           (err: unknown) => {
             process.stderr.write(`shutdown failed: ${(err as Error)?.message ?? String(err)}\n`);
@@ -100,7 +102,8 @@ export function registerLocalCommands(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
-      server = await startServer(config);
+      const server = await startServer(config);
+      running.server = server;
       if (stopping) {
         await server.close();
         process.exit(0);
@@ -119,7 +122,9 @@ export function registerLocalCommands(program: Command): void {
       const store = openStore(config.databaseUrl);
       try {
         const applied = await migrateToLatest(store.db);
-        output(opts, { applied }, () => (applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.'));
+        output(opts, { applied }, () =>
+          applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.',
+        );
       } finally {
         await store.close();
       }
@@ -136,7 +141,8 @@ export function registerLocalCommands(program: Command): void {
       const config = configFrom(opts);
       const fromDataDir = !config.masterKey && !config.masterKeyFile;
       const target = opts.newKeyFile ?? (fromDataDir ? path.join(config.dataDir, 'master.key') : undefined);
-      if (!target) throw new UsageError('The root key comes from the environment: give --new-key-file to write the new key to.');
+      if (!target)
+        throw new UsageError('The root key comes from the environment: give --new-key-file to write the new key to.');
       if (opts.newKeyFile && fs.existsSync(opts.newKeyFile)) throw new UsageError(`${opts.newKeyFile} already exists.`);
       const lk = await buildApp(config, { logger: createLogger({ logLevel: 'warn' }) });
       try {
@@ -147,12 +153,20 @@ export function registerLocalCommands(program: Command): void {
         writeMasterKeyFile(staging, newKey);
         const count = await lk.services.keyring.rotateRoot(newKey);
         if (staging !== target) fs.renameSync(staging, target);
-        await lk.services.audit.record({ event: 'keyring.root_rotated', appId: null, outcome: 'success', actor: { keyPrefix: null, caller: 'cli' }, details: { rewrapped: count, root_key_id: lk.services.keyring.rootKeyId } });
+        await lk.services.audit.record({
+          event: 'keyring.root_rotated',
+          appId: null,
+          outcome: 'success',
+          actor: { keyPrefix: null, caller: 'cli' },
+          details: { rewrapped: count, root_key_id: lk.services.keyring.rootKeyId },
+        });
         output(opts, { rewrapped_keks: count, root_key_id: lk.services.keyring.rootKeyId, key_file: target }, () =>
           [
             `Re-wrapped ${count} app KEK(s) under the new root key ${lk.services.keyring.rootKeyId}.`,
             `New key file: ${target}`,
-            fromDataDir && !opts.newKeyFile ? 'Restart running servers to load it.' : 'Point LATCHKEY_MASTER_KEY_FILE at the new file and restart the servers; then destroy the old key.',
+            fromDataDir && !opts.newKeyFile
+              ? 'Restart running servers to load it.'
+              : 'Point LATCHKEY_MASTER_KEY_FILE at the new file and restart the servers; then destroy the old key.',
           ].join('\n'),
         );
       } finally {

@@ -49,7 +49,11 @@ export function loadConfig(
   const problems: string[] = [];
   for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
     const raw = overrides[key as keyof typeof CONFIG_KEYS] ?? env[key];
-    const parsed = (spec.schema as z.ZodType).safeParse(raw === '' && key !== 'LATCHKEY_EGRESS_ALLOW_CIDRS' && key !== 'LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS' ? undefined : raw);
+    const parsed = (spec.schema as z.ZodType).safeParse(
+      raw === '' && key !== 'LATCHKEY_EGRESS_ALLOW_CIDRS' && key !== 'LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS'
+        ? undefined
+        : raw,
+    );
     if (parsed.success) values[key] = parsed.data;
     else problems.push(`${key}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   }
@@ -73,7 +77,9 @@ export function loadConfig(
     port: values.LATCHKEY_PORT as number,
     publicUrl: values.LATCHKEY_PUBLIC_URL as string | undefined,
     egressAllowCidrs: Object.freeze(cidrs),
-    egressAllowHttpHosts: Object.freeze(splitList(String(values.LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS ?? '')).map((h) => h.toLowerCase())),
+    egressAllowHttpHosts: Object.freeze(
+      splitList(String(values.LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS ?? '')).map((h) => h.toLowerCase()),
+    ),
     auditMode: values.LATCHKEY_AUDIT_MODE as Config['auditMode'],
     logLevel: values.LATCHKEY_LOG_LEVEL as Config['logLevel'],
     replicaId: values.LATCHKEY_REPLICA_ID as string | undefined,

@@ -75,11 +75,21 @@ export const CONFIG_KEYS = {
     description: 'Upstream idle time between body chunks in milliseconds.',
   },
   LATCHKEY_PROXY_MAX_RESPONSE_BYTES: {
-    schema: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(10 * 1024 * 1024),
     description: 'Largest upstream body `/v1/proxy` returns; beyond it the body is cut and `body_truncated` is true.',
   },
   LATCHKEY_MAX_BODY_BYTES: {
-    schema: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(10 * 1024 * 1024),
     description: 'Largest request body accepted by JSON endpoints and by signed `/v1/forward` calls (bytes).',
   },
 } as const;

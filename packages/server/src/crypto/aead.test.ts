@@ -90,14 +90,8 @@ describe('sealValue / openValue', () => {
 
   it('rejects truncated input and truncated tags', () => {
     const sealed = sealValue(key1, 1, plaintext, aad);
-    expectCryptoError(
-      () => openValue(lookup, sealed.subarray(0, sealed.byteLength - 1), aad),
-      'auth_failed',
-    );
-    expectCryptoError(
-      () => openValue(lookup, sealed.subarray(0, sealed.byteLength - 4), aad),
-      'auth_failed',
-    );
+    expectCryptoError(() => openValue(lookup, sealed.subarray(0, sealed.byteLength - 1), aad), 'auth_failed');
+    expectCryptoError(() => openValue(lookup, sealed.subarray(0, sealed.byteLength - 4), aad), 'auth_failed');
     expectCryptoError(() => openValue(lookup, sealed.subarray(0, 32), aad), 'malformed');
     expectCryptoError(() => openValue(lookup, Buffer.alloc(0), aad), 'malformed');
     expectCryptoError(() => readKeyVersion(Buffer.alloc(4)), 'malformed');
@@ -127,14 +121,8 @@ describe('aesGcmEncrypt / aesGcmDecrypt', () => {
     const iv = randomBytes(12);
     const { ciphertext, tag } = aesGcmEncrypt(key1, iv, plaintext, aad);
     expect(aesGcmDecrypt(key1, iv, ciphertext, tag, aad)).toEqual(plaintext);
-    expectCryptoError(
-      () => aesGcmDecrypt(key1, iv, ciphertext, tag.subarray(0, 12), aad),
-      'malformed',
-    );
-    expectCryptoError(
-      () => aesGcmDecrypt(key1, iv, ciphertext, tag.subarray(0, 4), aad),
-      'malformed',
-    );
+    expectCryptoError(() => aesGcmDecrypt(key1, iv, ciphertext, tag.subarray(0, 12), aad), 'malformed');
+    expectCryptoError(() => aesGcmDecrypt(key1, iv, ciphertext, tag.subarray(0, 4), aad), 'malformed');
     expectCryptoError(() => aesGcmEncrypt(key1, randomBytes(16), plaintext, aad), 'malformed');
   });
 });

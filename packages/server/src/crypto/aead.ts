@@ -22,8 +22,7 @@ const MAX_U32 = 0xffff_ffff;
 export type KeyForVersion = (keyVersion: number) => Buffer | undefined;
 
 function assertKey(key: Uint8Array): void {
-  if (!(key instanceof Uint8Array) || key.byteLength !== KEY_BYTES)
-    throw new CryptoError('bad_key');
+  if (!(key instanceof Uint8Array) || key.byteLength !== KEY_BYTES) throw new CryptoError('bad_key');
 }
 
 function assertKeyVersion(keyVersion: number): void {

@@ -30,14 +30,8 @@ export function generateKey(): Buffer {
  * @throws {CryptoError} `bad_key` when either key is not 32 bytes.
  * @example const wrapped = wrapKey(rootKey, 1, kek, buildAad({ appId, table: 'app_kek', recordId, field: 'kek_wrapped' }));
  */
-export function wrapKey(
-  wrappingKey: Buffer,
-  wrappingKeyVersion: number,
-  key: Buffer,
-  aad: Buffer,
-): Buffer {
-  if (!(key instanceof Uint8Array) || key.byteLength !== KEY_BYTES)
-    throw new CryptoError('bad_key');
+export function wrapKey(wrappingKey: Buffer, wrappingKeyVersion: number, key: Buffer, aad: Buffer): Buffer {
+  if (!(key instanceof Uint8Array) || key.byteLength !== KEY_BYTES) throw new CryptoError('bad_key');
   return sealValue(wrappingKey, wrappingKeyVersion, key, aad);
 }
 

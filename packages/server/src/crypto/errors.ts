@@ -37,8 +37,7 @@ const defaultCryptoMessage: Record<CryptoErrorReason, string> = {
 };
 
 /** Why the root (master) key could not be loaded. */
-export type MasterKeyErrorReason =
-  'bad_format' | 'conflict' | 'insecure_permissions' | 'unreadable' | 'wrong_key';
+export type MasterKeyErrorReason = 'bad_format' | 'conflict' | 'insecure_permissions' | 'unreadable' | 'wrong_key';
 
 /**
  * Thrown when the root key configuration is unusable: a value that is not 32 bytes as base64 or hex
@@ -86,10 +85,7 @@ export class SignatureError extends Error {
    * @param reason Machine-readable cause.
    * @param message Short text for logs; must never include a key or signature bytes.
    */
-  constructor(
-    reason: SignatureErrorReason,
-    message: string = `request signature rejected: ${reason}`,
-  ) {
+  constructor(reason: SignatureErrorReason, message: string = `request signature rejected: ${reason}`) {
     super(message);
     this.name = 'SignatureError';
     this.reason = reason;

@@ -1,13 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,11 +16,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function expectMasterKeyError(
-  fn: () => unknown,
-  reason: MasterKeyErrorReason,
-  secret?: string,
-): MasterKeyError {
+function expectMasterKeyError(fn: () => unknown, reason: MasterKeyErrorReason, secret?: string): MasterKeyError {
   try {
     fn();
   } catch (err) {
@@ -67,10 +55,7 @@ describe('loadOrCreateMasterKey (data dir)', () => {
   it.skipIf(!posix)('refuses a key file readable by group or others', () => {
     const { path } = loadOrCreateMasterKey({ dataDir: dir });
     chmodSync(path!, 0o644);
-    const err = expectMasterKeyError(
-      () => loadOrCreateMasterKey({ dataDir: dir }),
-      'insecure_permissions',
-    );
+    const err = expectMasterKeyError(() => loadOrCreateMasterKey({ dataDir: dir }), 'insecure_permissions');
     expect(err.message).toContain('chmod 600');
     expect(err.message).not.toContain(readFileSync(path!, 'utf8').trim());
   });
@@ -120,19 +105,11 @@ describe('loadOrCreateMasterKey (environment)', () => {
       `${key.toString('base64').slice(0, 42)}B`,
     ];
     for (const bad of badValues) {
-      expectMasterKeyError(
-        () => loadOrCreateMasterKey({ dataDir: dir, envKey: bad }),
-        'bad_format',
-        bad,
-      );
+      expectMasterKeyError(() => loadOrCreateMasterKey({ dataDir: dir, envKey: bad }), 'bad_format', bad);
     }
     const path = join(dir, 'bad');
     writeFileSync(path, badValues[0]!);
-    expectMasterKeyError(
-      () => loadOrCreateMasterKey({ dataDir: dir, envKeyFile: path }),
-      'bad_format',
-      badValues[0],
-    );
+    expectMasterKeyError(() => loadOrCreateMasterKey({ dataDir: dir, envKeyFile: path }), 'bad_format', badValues[0]);
   });
 
   it('refuses both sources at once and reports a missing key file', () => {
@@ -141,10 +118,7 @@ describe('loadOrCreateMasterKey (environment)', () => {
       'conflict',
       key.toString('hex'),
     );
-    expectMasterKeyError(
-      () => loadOrCreateMasterKey({ dataDir: dir, envKeyFile: join(dir, 'missing') }),
-      'unreadable',
-    );
+    expectMasterKeyError(() => loadOrCreateMasterKey({ dataDir: dir, envKeyFile: join(dir, 'missing') }), 'unreadable');
   });
 
   it('treats empty variables as unset', () => {
@@ -153,10 +127,7 @@ describe('loadOrCreateMasterKey (environment)', () => {
   });
 
   it('parseMasterKey names the source, not the value', () => {
-    const err = expectMasterKeyError(
-      () => parseMasterKey('abc', 'LATCHKEY_MASTER_KEY'),
-      'bad_format',
-    );
+    const err = expectMasterKeyError(() => parseMasterKey('abc', 'LATCHKEY_MASTER_KEY'), 'bad_format');
     expect(err.message).toContain('LATCHKEY_MASTER_KEY');
   });
 });

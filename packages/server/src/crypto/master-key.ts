@@ -73,15 +73,9 @@ export function parseMasterKey(text: string, origin: string): Buffer {
   if (HEX_KEY.test(value)) {
     key = Buffer.from(value, 'hex');
   } else if (BASE64_KEY.test(value) || BASE64URL_KEY.test(value)) {
-    const decoded = Buffer.from(
-      value,
-      value.includes('-') || value.includes('_') ? 'base64url' : 'base64',
-    );
+    const decoded = Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
     // Reject non-canonical encodings (stray low bits in the last character).
-    if (
-      decoded.toString('base64url') ===
-      value.replace(/=$/, '').replace(/\+/g, '-').replace(/\//g, '_')
-    ) {
+    if (decoded.toString('base64url') === value.replace(/=$/, '').replace(/\+/g, '-').replace(/\//g, '_')) {
       key = decoded;
     }
   }
@@ -229,10 +223,7 @@ export function loadOrCreateMasterKey(options: LoadMasterKeyOptions): LoadedMast
   const envKey = options.envKey?.trim() ? options.envKey : undefined;
   const envKeyFile = options.envKeyFile?.trim() ? options.envKeyFile.trim() : undefined;
   if (envKey !== undefined && envKeyFile !== undefined) {
-    throw new MasterKeyError(
-      'conflict',
-      'both LATCHKEY_MASTER_KEY and LATCHKEY_MASTER_KEY_FILE are set; set only one',
-    );
+    throw new MasterKeyError('conflict', 'both LATCHKEY_MASTER_KEY and LATCHKEY_MASTER_KEY_FILE are set; set only one');
   }
   if (envKey !== undefined) {
     return { key: parseMasterKey(envKey, 'LATCHKEY_MASTER_KEY'), source: 'env', created: false };

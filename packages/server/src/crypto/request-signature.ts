@@ -121,11 +121,7 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
     throw new TypeError(`ttlSeconds must be an integer between 1 and ${MAX_SIGNATURE_TTL_SECONDS}`);
   }
   if (!METHOD_TOKEN.test(input.method)) throw new TypeError('invalid HTTP method');
-  if (
-    typeof input.keyId !== 'string' ||
-    input.keyId.length > MAX_KEYID_CHARS ||
-    !PRINTABLE_ASCII.test(input.keyId)
-  ) {
+  if (typeof input.keyId !== 'string' || input.keyId.length > MAX_KEYID_CHARS || !PRINTABLE_ASCII.test(input.keyId)) {
     throw new TypeError('keyId must be 1-256 printable ASCII characters');
   }
   let targetUri: string;
@@ -138,9 +134,7 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
   let contentDigest: string | undefined;
   let contentType: string | undefined;
   if (hasBody) {
-    const entry = Object.entries(input.headers).find(
-      ([name]) => name.toLowerCase() === 'content-type',
-    );
+    const entry = Object.entries(input.headers).find(([name]) => name.toLowerCase() === 'content-type');
     contentType = entry?.[1].trim();
     if (!contentType) throw new TypeError('a request with a body needs a content-type header');
     contentDigest = formatContentDigest(sha256Base64(input.body!));
@@ -167,8 +161,7 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
 /** RFC 9421 §2.1 canonical field value: values trimmed and combined with ", ". */
 function fieldValue(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (Array.isArray(value))
-    return value.length === 0 ? undefined : value.map((v) => v.trim()).join(', ');
+  if (Array.isArray(value)) return value.length === 0 ? undefined : value.map((v) => v.trim()).join(', ');
   return value.trim();
 }
 
@@ -202,18 +195,14 @@ function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
   const inputValue = fieldValue(headers['signature-input']);
   const signatureValue = fieldValue(headers['signature']);
   if (inputValue === undefined && signatureValue === undefined) throw new SignatureError('missing');
-  if (inputValue === undefined || signatureValue === undefined)
-    throw new SignatureError('malformed');
+  if (inputValue === undefined || signatureValue === undefined) throw new SignatureError('malformed');
 
   const inputs = parseHeaderDictionary(inputValue);
   const signatures = parseHeaderDictionary(signatureValue);
   const input = inputs.get(SIGNATURE_LABEL);
   const sig = signatures.get(SIGNATURE_LABEL);
   if (inputs.size !== 1 || signatures.size !== 1 || input === undefined || sig === undefined) {
-    throw new SignatureError(
-      'unsupported',
-      'request signature rejected: expected the single label sig1',
-    );
+    throw new SignatureError('unsupported', 'request signature rejected: expected the single label sig1');
   }
   if (!isInnerList(input)) throw new SignatureError('malformed');
   if (isInnerList(sig) || !(sig[0] instanceof ArrayBuffer) || sig[1].size !== 0) {
@@ -231,10 +220,7 @@ function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
     list.length === names.length && list.every((n, i) => names[i] === n);
   const hasBody = matches(COVERED_COMPONENTS_WITH_BODY);
   if (!hasBody && !matches(COVERED_COMPONENTS_WITHOUT_BODY)) {
-    throw new SignatureError(
-      'unsupported',
-      'request signature rejected: unexpected covered components',
-    );
+    throw new SignatureError('unsupported', 'request signature rejected: unexpected covered components');
   }
 
   // Parameters: only the profile's six, with the right types, in whatever order they were sent.
@@ -242,11 +228,7 @@ function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
   for (const [key, value] of input[1]) {
     if (!ALLOWED_PARAMS.has(key)) throw new SignatureError('unsupported');
     const wantsInteger = key === 'created' || key === 'expires';
-    if (
-      wantsInteger
-        ? !(typeof value === 'number' && Number.isSafeInteger(value))
-        : typeof value !== 'string'
-    ) {
+    if (wantsInteger ? !(typeof value === 'number' && Number.isSafeInteger(value)) : typeof value !== 'string') {
       throw new SignatureError('malformed');
     }
     ordered[key] = value as SignatureParamValue;
@@ -260,15 +242,10 @@ function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
     alg === undefined ||
     tag === undefined
   ) {
-    throw new SignatureError(
-      'malformed',
-      'request signature rejected: missing signature parameters',
-    );
+    throw new SignatureError('malformed', 'request signature rejected: missing signature parameters');
   }
-  if (tag !== SIGNATURE_TAG)
-    throw new SignatureError('unsupported', 'request signature rejected: tag');
-  if (alg !== SIGNATURE_ALG)
-    throw new SignatureError('unsupported', 'request signature rejected: alg');
+  if (tag !== SIGNATURE_TAG) throw new SignatureError('unsupported', 'request signature rejected: tag');
+  if (alg !== SIGNATURE_ALG) throw new SignatureError('unsupported', 'request signature rejected: alg');
   if (!NONCE_PATTERN.test(nonce)) throw new SignatureError('malformed');
   if (keyid.length === 0 || keyid.length > MAX_KEYID_CHARS) throw new SignatureError('malformed');
   if (expires <= created || expires - created > MAX_SIGNATURE_TTL_SECONDS) {
@@ -319,8 +296,7 @@ export async function verifyRequestSignature(
   opts: VerifyRequestSignatureOptions,
 ): Promise<VerifiedRequestSignature> {
   const maxSkew = opts.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS;
-  if (!(maxSkew > 0) || !Number.isFinite(maxSkew))
-    throw new TypeError('maxSkewSeconds must be positive');
+  if (!(maxSkew > 0) || !Number.isFinite(maxSkew)) throw new TypeError('maxSkewSeconds must be positive');
 
   // 1–2. Strict parse and profile checks.
   const { hasBody, params, signature } = parseSignatureHeaders(req.headers);
@@ -374,10 +350,7 @@ export async function verifyRequestSignature(
 
   // 7. Replay protection: keep the nonce while the signature could still be accepted.
   const lastAcceptedMs = Math.min(params.expires * 1000, (params.created + maxSkew) * 1000);
-  const ttlMs = Math.max(
-    NONCE_TTL_MARGIN_MS,
-    Math.ceil(lastAcceptedMs - opts.nowMs) + NONCE_TTL_MARGIN_MS,
-  );
+  const ttlMs = Math.max(NONCE_TTL_MARGIN_MS, Math.ceil(lastAcceptedMs - opts.nowMs) + NONCE_TTL_MARGIN_MS);
   if (!(await opts.consumeNonce(params.keyid, params.nonce, ttlMs))) {
     throw new SignatureError('replayed');
   }

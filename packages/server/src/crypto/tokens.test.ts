@@ -48,9 +48,7 @@ describe('generateToken', () => {
 
 describe('hashing and derivation', () => {
   it('hashToken is SHA-256 hex', () => {
-    expect(hashToken('abc')).toBe(
-      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
-    );
+    expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 
   it('deriveSigningKey is HMAC-SHA256(apiKey, "latchkey-request-signing-v1")', () => {

@@ -65,9 +65,7 @@ describe('Wycheproof AES-GCM (256-bit key, 96-bit IV, 128-bit tag)', () => {
           const out = aesGcmEncrypt(key, iv, msg, aad);
           expect(out.ciphertext.toString('hex'), `tcId ${t.tcId}`).toBe(t.ct);
           expect(out.tag.toString('hex'), `tcId ${t.tcId}`).toBe(t.tag);
-          expect(aesGcmDecrypt(key, iv, ct, tag, aad).toString('hex'), `tcId ${t.tcId}`).toBe(
-            t.msg,
-          );
+          expect(aesGcmDecrypt(key, iv, ct, tag, aad).toString('hex'), `tcId ${t.tcId}`).toBe(t.msg);
           valid++;
         } else if (t.result === 'invalid') {
           expect(() => aesGcmDecrypt(key, iv, ct, tag, aad), `tcId ${t.tcId}`).toThrow(CryptoError);
@@ -88,8 +86,7 @@ describe('Wycheproof HMAC-SHA256', () => {
       for (const t of group.tests) {
         const mac = hmacSha256(hex(t.key), hex(t.msg)).subarray(0, group.tagSize / 8);
         if (t.result === 'valid') expect(mac.toString('hex'), `tcId ${t.tcId}`).toBe(t.tag);
-        else if (t.result === 'invalid')
-          expect(mac.toString('hex'), `tcId ${t.tcId}`).not.toBe(t.tag);
+        else if (t.result === 'invalid') expect(mac.toString('hex'), `tcId ${t.tcId}`).not.toBe(t.tag);
         else continue;
         count++;
       }

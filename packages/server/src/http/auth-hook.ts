@@ -45,7 +45,11 @@ export async function authenticateRequest(
  *
  * @throws LatchkeyError `unauthorized` | `key_revoked` | … | `insufficient_scope`.
  */
-export function requireScope(authenticate: Authenticator, publicUrl: string | undefined, scope: string): preValidationAsyncHookHandler {
+export function requireScope(
+  authenticate: Authenticator,
+  publicUrl: string | undefined,
+  scope: string,
+): preValidationAsyncHookHandler {
   return async function (request: FastifyRequest, reply: FastifyReply) {
     const auth = await authenticateRequest(authenticate, request, publicUrl, request.rawBody);
     request.auth = auth;

@@ -75,7 +75,12 @@ export function createAuthenticator(deps: {
     return new LatchkeyError('unauthorized');
   };
 
-  function accept(rec: KeyAuthRecord, method: AuthContext['method'], ip: string, headers: AuthInput['headers']): AuthContext {
+  function accept(
+    rec: KeyAuthRecord,
+    method: AuthContext['method'],
+    ip: string,
+    headers: AuthInput['headers'],
+  ): AuthContext {
     if (rec.status === 'revoked') throw new LatchkeyError('key_revoked');
     if (rec.status === 'expired') throw new LatchkeyError('key_expired');
     if (method === 'bearer' && rec.signedOnly) throw new LatchkeyError('signed_request_required');

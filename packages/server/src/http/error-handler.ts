@@ -19,7 +19,12 @@ export function errorBody(err: LatchkeyError, requestId: string): ErrorBody {
 /** Sends a LatchkeyError as the typed error response (also from hijacked routes via `reply.raw`). */
 export function sendError(reply: FastifyReply, err: LatchkeyError): void {
   const body = JSON.stringify(errorBody(err, reply.request.id));
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'latchkey-error': '1', 'x-request-id': reply.request.id, ...(err.headers ?? {}) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'latchkey-error': '1',
+    'x-request-id': reply.request.id,
+    ...(err.headers ?? {}),
+  };
   // A hijacked reply counts as sent for Fastify; what matters is whether headers went out.
   if (reply.raw.headersSent) {
     reply.raw.destroy();
@@ -51,7 +56,10 @@ export function toLatchkeyError(err: unknown): LatchkeyError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new LatchkeyError('invalid_request', { message: 'The request body is not valid JSON.' });
   }
-  if (fe?.statusCode === 400 || (err instanceof SyntaxError && fe?.statusCode === undefined && /JSON/.test(String(fe.message)))) {
+  if (
+    fe?.statusCode === 400 ||
+    (err instanceof SyntaxError && fe?.statusCode === undefined && /JSON/.test(String(fe.message)))
+  ) {
     return new LatchkeyError('invalid_request');
   }
   if (fe?.statusCode === 413) return new LatchkeyError('payload_too_large');
@@ -102,7 +110,8 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
       socket.write('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     } else {
       const requestId = `req_${randomBytes(10).toString('hex')}`;
-      const message = err.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request is not valid HTTP.';
+      const message =
+        err.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request is not valid HTTP.';
       const body = JSON.stringify(errorBody(new LatchkeyError('invalid_request', { message }), requestId));
       socket.write(
         `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\nlatchkey-error: 1\r\n` +

@@ -13,6 +13,14 @@ export function signedHeaders(
 ): Record<string, string> {
   return {
     ...headers,
-    ...signRequest({ method, url, headers, body, keyId: deriveKeyId(apiKey), signingKey: deriveSigningKey(apiKey), now }),
+    ...signRequest({
+      method,
+      url,
+      headers,
+      body,
+      keyId: deriveKeyId(apiKey),
+      signingKey: deriveSigningKey(apiKey),
+      now,
+    }),
   };
 }

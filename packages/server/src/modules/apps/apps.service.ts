@@ -42,11 +42,20 @@ export function createAppsService(deps: { db: Db; keyring: Pick<KeyringService, 
       return { id, name, createdAt };
     },
     async getDefaultApp() {
-      const row = await db.selectFrom('apps').selectAll().orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('apps')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(1)
+        .executeTakeFirst();
       return row ? { id: row.id, name: row.name, createdAt: row.created_at } : undefined;
     },
     async countApps() {
-      const row = await db.selectFrom('apps').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('apps')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

@@ -13,7 +13,12 @@ export function auditRoutes(deps: { audit: AuditService; authenticate: Authentic
   return async function (app: FastifyInstance): Promise<void> {
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.get('/v1/audit', {
-      schema: { operationId: 'listAuditEvents', tags: ['audit'], querystring: ListAuditQuery, response: { 200: AuditList, ...errorResponses } },
+      schema: {
+        operationId: 'listAuditEvents',
+        tags: ['audit'],
+        querystring: ListAuditQuery,
+        response: { 200: AuditList, ...errorResponses },
+      },
       preValidation: scope('audit:read'),
       handler: async (req) => {
         const { events, nextCursor } = await audit.list(authOf(req).appId, req.query);
@@ -21,7 +26,11 @@ export function auditRoutes(deps: { audit: AuditService; authenticate: Authentic
       },
     });
     r.get('/v1/audit/verify', {
-      schema: { operationId: 'verifyAuditChains', tags: ['audit'], response: { 200: AuditVerifyResult, ...errorResponses } },
+      schema: {
+        operationId: 'verifyAuditChains',
+        tags: ['audit'],
+        response: { 200: AuditVerifyResult, ...errorResponses },
+      },
       preValidation: scope('audit:read'),
       handler: async () => audit.verify(),
     });

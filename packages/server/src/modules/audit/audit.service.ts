@@ -71,7 +71,10 @@ export function createAuditService(deps: {
       if (q.since) query = query.where('ts', '>=', new Date(q.since).toISOString());
       if (q.until) query = query.where('ts', '<', new Date(q.until).toISOString());
       if (q.cursor) query = query.where('seq', '<', Number(q.cursor));
-      const rows = await query.orderBy('seq', 'desc').limit(q.limit + 1).execute();
+      const rows = await query
+        .orderBy('seq', 'desc')
+        .limit(q.limit + 1)
+        .execute();
       const page = rows.slice(0, q.limit);
       const events = page.map((r) => toEvent(Number(r.seq), JSON.parse(r.record) as AuditRecord, r.hash));
       const last = page[page.length - 1];
@@ -116,7 +119,12 @@ export function createAuditService(deps: {
               }
               if (rec && !broken) {
                 if (canonicalJson(rec) !== r.record || chainHash(prev, r.record) !== r.hash) broken = 'hash mismatch';
-                else if (rec.chain_seq !== seq || rec.event !== r.event || rec.app_id !== r.app_id || rec.grant_id !== r.grant_id)
+                else if (
+                  rec.chain_seq !== seq ||
+                  rec.event !== r.event ||
+                  rec.app_id !== r.app_id ||
+                  rec.grant_id !== r.grant_id
+                )
                   broken = 'indexed columns differ from the hashed record';
               }
             }

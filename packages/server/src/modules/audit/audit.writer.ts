@@ -141,7 +141,10 @@ export class AuditWriter {
     try {
       await this.#db.transaction().execute(async (tx) => {
         for (let i = 0; i < rows.length; i += BATCH_ROWS) {
-          await tx.insertInto('audit_events').values(rows.slice(i, i + BATCH_ROWS)).execute();
+          await tx
+            .insertInto('audit_events')
+            .values(rows.slice(i, i + BATCH_ROWS))
+            .execute();
         }
       });
       this.#headSeq = seq;

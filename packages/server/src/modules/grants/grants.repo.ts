@@ -33,15 +33,29 @@ export async function listGrants(
   if (f.status === 'revoked') q = q.where('revoked_at', 'is not', null);
   if (f.status === 'expired') q = q.where('revoked_at', 'is', null).where('expires_at', '<=', f.nowIso);
   if (f.status === 'active') {
-    q = q.where('revoked_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', f.nowIso)]));
+    q = q
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', f.nowIso)]));
   }
-  const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(page.limit).offset(page.offset).execute();
+  const rows = await q
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
   const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return { rows, total: Number(n) };
 }
 
 /** Revokes one grant if not already revoked; returns whether it changed. */
-export async function revokeGrant(ex: Executor, appId: string, id: string, nowIso: string, reason: string | null): Promise<boolean> {
+export async function revokeGrant(
+  ex: Executor,
+  appId: string,
+  id: string,
+  nowIso: string,
+  reason: string | null,
+): Promise<boolean> {
   const r = await ex
     .updateTable('grants')
     .set({ revoked_at: nowIso, revoked_reason: reason })

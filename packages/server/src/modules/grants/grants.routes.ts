@@ -7,13 +7,22 @@ import { actorOf, authOf, errorResponses, pageOf } from '../../http/route-kit.js
 import type { GrantsService } from './grants.service.js';
 
 /** `/v1/grants`: the unified list, get, revoke. */
-export function grantsRoutes(deps: { grants: GrantsService; authenticate: Authenticator; publicUrl: string | undefined }) {
+export function grantsRoutes(deps: {
+  grants: GrantsService;
+  authenticate: Authenticator;
+  publicUrl: string | undefined;
+}) {
   const { grants } = deps;
   const scope = (s: string) => requireScope(deps.authenticate, deps.publicUrl, s);
   return async function (app: FastifyInstance): Promise<void> {
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.get('/v1/grants', {
-      schema: { operationId: 'listGrants', tags: ['grants'], querystring: ListGrantsQuery, response: { 200: GrantList, ...errorResponses } },
+      schema: {
+        operationId: 'listGrants',
+        tags: ['grants'],
+        querystring: ListGrantsQuery,
+        response: { 200: GrantList, ...errorResponses },
+      },
       preValidation: scope('grants:read'),
       handler: async (req) => {
         const { grants: items, total } = await grants.list(authOf(req).appId, req.query);
@@ -21,12 +30,23 @@ export function grantsRoutes(deps: { grants: GrantsService; authenticate: Authen
       },
     });
     r.get('/v1/grants/:grant_id', {
-      schema: { operationId: 'getGrant', tags: ['grants'], params: GrantIdParams, response: { 200: Grant, ...errorResponses } },
+      schema: {
+        operationId: 'getGrant',
+        tags: ['grants'],
+        params: GrantIdParams,
+        response: { 200: Grant, ...errorResponses },
+      },
       preValidation: scope('grants:read'),
       handler: async (req) => grants.get(authOf(req).appId, req.params.grant_id),
     });
     r.post('/v1/grants/:grant_id/revoke', {
-      schema: { operationId: 'revokeGrant', tags: ['grants'], params: GrantIdParams, body: RevokeGrantBody.optional(), response: { 200: Grant, ...errorResponses } },
+      schema: {
+        operationId: 'revokeGrant',
+        tags: ['grants'],
+        params: GrantIdParams,
+        body: RevokeGrantBody.optional(),
+        response: { 200: Grant, ...errorResponses },
+      },
       preValidation: scope('grants:write'),
       handler: async (req) => grants.revoke(authOf(req).appId, req.params.grant_id, req.body?.reason, actorOf(req)),
     });

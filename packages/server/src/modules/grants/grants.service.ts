@@ -26,7 +26,12 @@ export interface ResolvedGrant {
 /** Grants: credential × principal × policy (DESIGN §2). */
 export interface GrantsService {
   /** @throws `managed_secret_not_found`, `principal_not_supported`, `invalid_request` */
-  issueForSecret(appId: string, secretId: string, input: z.infer<typeof CreateGrantBody>, actor: Actor): Promise<GrantT>;
+  issueForSecret(
+    appId: string,
+    secretId: string,
+    input: z.infer<typeof CreateGrantBody>,
+    actor: Actor,
+  ): Promise<GrantT>;
   list(appId: string, q: z.infer<typeof ListGrantsQuery>): Promise<{ grants: GrantT[]; total: number }>;
   /** @throws `grant_not_found` */
   get(appId: string, grantId: string): Promise<GrantT>;
@@ -59,10 +64,18 @@ export function createGrantsService(deps: {
       grant_kind: r.kind as GrantT['grant_kind'],
       managed_secret_id: r.managed_secret_id,
       provider_id: r.provider_id,
-      principal: { type: r.principal_type as GrantT['principal']['type'], label: r.principal_label, agent_id: r.agent_id },
+      principal: {
+        type: r.principal_type as GrantT['principal']['type'],
+        label: r.principal_label,
+        agent_id: r.agent_id,
+      },
       label: r.label,
       status: grantStatus(r, nowIso),
-      grant_policy: { expires_at: r.policy_expires_at, max_ttl_seconds: r.max_ttl_seconds, default_ttl_seconds: r.default_ttl_seconds },
+      grant_policy: {
+        expires_at: r.policy_expires_at,
+        max_ttl_seconds: r.max_ttl_seconds,
+        default_ttl_seconds: r.default_ttl_seconds,
+      },
       created_at: r.created_at,
       expires_at: r.expires_at,
       revoked_at: r.revoked_at,
@@ -110,7 +123,9 @@ export function createGrantsService(deps: {
         principal_label: p.label ?? null,
         agent_id: p.type === 'agent' ? (p.agent_id ?? null) : null,
         label: input.label ?? null,
-        policy_expires_at: input.grant_policy?.expires_at ? new Date(input.grant_policy.expires_at).toISOString() : null,
+        policy_expires_at: input.grant_policy?.expires_at
+          ? new Date(input.grant_policy.expires_at).toISOString()
+          : null,
         max_ttl_seconds: input.grant_policy?.max_ttl_seconds ?? null,
         default_ttl_seconds: input.grant_policy?.default_ttl_seconds ?? null,
         created_at: issuedAt.toISOString(),
@@ -139,7 +154,13 @@ export function createGrantsService(deps: {
       const { rows, total } = await repo.listGrants(
         db,
         appId,
-        { providerId: q.provider_id, managedSecretId: q.managed_secret_id, kind: q.grant_kind, status: q.status, nowIso },
+        {
+          providerId: q.provider_id,
+          managedSecretId: q.managed_secret_id,
+          kind: q.grant_kind,
+          status: q.status,
+          nowIso,
+        },
         { limit: q.limit, offset: q.offset },
       );
       return { grants: rows.map((r) => toGrant(r, nowIso)), total };

@@ -61,18 +61,28 @@ export function createKeyringService(deps: { db: Db; rootKey: Buffer }): Keyring
   const fpAad = (appId: string) => buildAad({ appId, table: 'apps', recordId: appId, field: 'fingerprint_key' });
 
   async function loadApp(appId: string): Promise<void> {
-    const app = await db.selectFrom('apps').select(['kek_version', 'fingerprint_key_wrapped']).where('id', '=', appId).executeTakeFirst();
+    const app = await db
+      .selectFrom('apps')
+      .select(['kek_version', 'fingerprint_key_wrapped'])
+      .where('id', '=', appId)
+      .executeTakeFirst();
     if (!app) throw new Error(`unknown app ${appId}`);
     const rows = await db.selectFrom('app_keks').selectAll().where('app_id', '=', appId).execute();
     const map = new Map<number, Buffer>();
     for (const r of rows) {
-      map.set(r.version, unwrapKey(() => rootKey, Buffer.from(r.wrapped_kek, 'base64'), kekAad(appId, r.version)));
+      map.set(
+        r.version,
+        unwrapKey(() => rootKey, Buffer.from(r.wrapped_kek, 'base64'), kekAad(appId, r.version)),
+      );
     }
     keks.set(appId, map);
     currentVersion.set(appId, app.kek_version);
     const kek = map.get(app.kek_version);
     if (!kek) throw new Error(`app ${appId} has no current KEK`);
-    fpKeys.set(appId, unwrapKey((v) => map.get(v), Buffer.from(app.fingerprint_key_wrapped, 'base64'), fpAad(appId)));
+    fpKeys.set(
+      appId,
+      unwrapKey((v) => map.get(v), Buffer.from(app.fingerprint_key_wrapped, 'base64'), fpAad(appId)),
+    );
   }
 
   async function kekFor(appId: string): Promise<{ version: number; key: Buffer; all: Map<number, Buffer> }> {
@@ -117,7 +127,11 @@ export function createKeyringService(deps: { db: Db; rootKey: Buffer }): Keyring
     },
     async openDek(target, dekWrapped) {
       const { all } = await kekFor(target.appId);
-      return unwrapKey((v) => all.get(v), Buffer.from(dekWrapped, 'base64'), buildAad({ ...target, field: `${target.field}#dek` }));
+      return unwrapKey(
+        (v) => all.get(v),
+        Buffer.from(dekWrapped, 'base64'),
+        buildAad({ ...target, field: `${target.field}#dek` }),
+      );
     },
     openWithDek(target, dek, sealed) {
       return openValue(() => dek, Buffer.from(sealed, 'base64'), aadOf(target));

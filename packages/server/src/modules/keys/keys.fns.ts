@@ -11,7 +11,10 @@ export function keyPrefixOf(apiKey: string): string {
 }
 
 /** Derived status of a key at `nowIso`. */
-export function keyStatus(row: { status: string; revoked_at: string | null; expires_at: string | null }, nowIso: string) {
+export function keyStatus(
+  row: { status: string; revoked_at: string | null; expires_at: string | null },
+  nowIso: string,
+) {
   if (row.revoked_at) return 'revoked' as const;
   if (row.expires_at && row.expires_at <= nowIso) return 'expired' as const;
   return row.status === 'deprecated' ? ('deprecated' as const) : ('active' as const);

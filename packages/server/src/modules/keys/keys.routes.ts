@@ -13,7 +13,12 @@ export function keysRoutes(deps: { keys: KeysService; authenticate: Authenticato
   return async function (app: FastifyInstance): Promise<void> {
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.post('/v1/keys', {
-      schema: { operationId: 'mintKey', tags: ['keys'], body: MintKeyBody, response: { 201: MintKeyResponse, ...errorResponses } },
+      schema: {
+        operationId: 'mintKey',
+        tags: ['keys'],
+        body: MintKeyBody,
+        response: { 201: MintKeyResponse, ...errorResponses },
+      },
       preValidation: scope('keys:admin'),
       handler: async (req, reply) => {
         const { key, apiKey } = await keys.mint(authOf(req).appId, req.body, actorOf(req));
@@ -21,7 +26,12 @@ export function keysRoutes(deps: { keys: KeysService; authenticate: Authenticato
       },
     });
     r.get('/v1/keys', {
-      schema: { operationId: 'listKeys', tags: ['keys'], querystring: PageQuery, response: { 200: KeyList, ...errorResponses } },
+      schema: {
+        operationId: 'listKeys',
+        tags: ['keys'],
+        querystring: PageQuery,
+        response: { 200: KeyList, ...errorResponses },
+      },
       preValidation: scope('keys:read'),
       handler: async (req) => {
         const { keys: items, total } = await keys.list(authOf(req).appId, req.query);
@@ -29,7 +39,12 @@ export function keysRoutes(deps: { keys: KeysService; authenticate: Authenticato
       },
     });
     r.post('/v1/keys/:key_id/revoke', {
-      schema: { operationId: 'revokeKey', tags: ['keys'], params: KeyIdParams, response: { 200: KeyMeta, ...errorResponses } },
+      schema: {
+        operationId: 'revokeKey',
+        tags: ['keys'],
+        params: KeyIdParams,
+        response: { 200: KeyMeta, ...errorResponses },
+      },
       preValidation: scope('keys:admin'),
       handler: async (req) => keys.revoke(authOf(req).appId, req.params.key_id, actorOf(req)),
     });

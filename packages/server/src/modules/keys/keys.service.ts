@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import type { z } from 'zod';
 import type { KeyMeta, MintKeyBody } from '@latchkey/api';
 import { deriveSigningKey, generateToken, hashToken, timingSafeEqualStrings } from '../../crypto/tokens.js';
@@ -7,6 +8,15 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { KeyringService } from '../keyring/keyring.service.js';
 import { deriveKeyId, keyPrefixOf, keyStatus } from './keys.fns.js';
 import * as repo from './keys.repo.js';
+
+function isValidCidr(c: string): boolean {
+  try {
+    ipaddr.parseCIDR(c);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** What authentication needs to know about a key; the signing key is unsealed only here. */
 export interface KeyAuthRecord {
@@ -33,8 +43,15 @@ export interface Actor {
 
 /** App API keys: mint (shown once), list metadata, revoke, and lookups for authentication. */
 export interface KeysService {
-  mint(appId: string, input: z.infer<typeof MintKeyBody>, actor: Actor): Promise<{ key: z.infer<typeof KeyMeta>; apiKey: string }>;
-  list(appId: string, page: { limit: number; offset: number }): Promise<{ keys: z.infer<typeof KeyMeta>[]; total: number }>;
+  mint(
+    appId: string,
+    input: z.infer<typeof MintKeyBody>,
+    actor: Actor,
+  ): Promise<{ key: z.infer<typeof KeyMeta>; apiKey: string }>;
+  list(
+    appId: string,
+    page: { limit: number; offset: number },
+  ): Promise<{ keys: z.infer<typeof KeyMeta>[]; total: number }>;
   revoke(appId: string, keyId: string, actor: Actor): Promise<z.infer<typeof KeyMeta>>;
   /** Key by public id with its unsealed signing key; cached for `cacheTtlMs`. */
   lookupById(keyId: string): Promise<KeyAuthRecord | undefined>;
@@ -121,7 +138,25 @@ export function createKeysService(deps: {
       const id = deriveKeyId(apiKey);
       const createdAt = now().toISOString();
       if (input.expires_at && new Date(input.expires_at).getTime() <= now().getTime()) {
-        throw new LatchkeyError('invalid_request', { message: 'expires_at must be in the future.', details: { field: 'expires_at' } });
+        throw new LatchkeyError('invalid_request', {
+          message: 'expires_at must be in the future.',
+          details: { field: 'expires_at' },
+        });
+      }
+      // Past year 9999 in UTC the ISO form is "+010000-…": it breaks text ordering and the key list.
+      if (input.expires_at && new Date(input.expires_at).getUTCFullYear() > 9999) {
+        throw new LatchkeyError('invalid_request', {
+          message: 'expires_at must be before the year 10000 (UTC).',
+          details: { field: 'expires_at' },
+        });
+      }
+      // The schema checks the CIDR shape only; an unparsable entry would store a key usable from nowhere.
+      for (const c of input.cidrs ?? []) {
+        if (!isValidCidr(c))
+          throw new LatchkeyError('invalid_request', {
+            message: 'cidrs holds an entry that is not a valid CIDR.',
+            details: { field: 'cidrs' },
+          });
       }
       const signingKey = deriveSigningKey(apiKey);
       const row: ApiKeysTable = {
@@ -132,7 +167,10 @@ export function createKeysService(deps: {
         name: input.name ?? null,
         key_prefix: keyPrefixOf(apiKey),
         key_hash: hashToken(apiKey),
-        signing_key_sealed: await keyring.sealWithKek({ appId, table: 'api_keys', recordId: id, field: 'signing_key' }, signingKey),
+        signing_key_sealed: await keyring.sealWithKek(
+          { appId, table: 'api_keys', recordId: id, field: 'signing_key' },
+          signingKey,
+        ),
         scopes: JSON.stringify([...new Set(input.scopes)]),
         cidrs: JSON.stringify(input.cidrs ?? []),
         signed_only: input.signed_only ? 1 : 0,
@@ -144,7 +182,13 @@ export function createKeysService(deps: {
       signingKey.fill(0);
       await repo.insertKey(db, row);
       cache.delete(id);
-      await audit.record({ event: 'key.minted', appId, actor, outcome: 'success', details: { key_id: id, key_prefix: row.key_prefix } });
+      await audit.record({
+        event: 'key.minted',
+        appId,
+        actor,
+        outcome: 'success',
+        details: { key_id: id, key_prefix: row.key_prefix },
+      });
       return { key: toMeta(row, createdAt), apiKey };
     },
     async list(appId, page) {
@@ -160,7 +204,13 @@ export function createKeysService(deps: {
       cache.delete(keyId);
       const after = (await repo.findKeyById(db, keyId))!;
       if (!row.revoked_at) {
-        await audit.recordBestEffort({ event: 'key.revoked', appId, actor, outcome: 'success', details: { key_id: keyId, key_prefix: row.key_prefix } });
+        await audit.recordBestEffort({
+          event: 'key.revoked',
+          appId,
+          actor,
+          outcome: 'success',
+          details: { key_id: keyId, key_prefix: row.key_prefix },
+        });
       }
       return toMeta(after, nowIso);
     },

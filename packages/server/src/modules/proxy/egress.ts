@@ -58,7 +58,14 @@ export function createEgressAgent(
         callback(new EgressDeniedError('address not allowed'), null);
         return;
       }
-      connect({ ...options, hostname: ip, servername: options.servername ?? (net.isIP(host) ? undefined : host) } as typeof options, callback);
+      connect(
+        {
+          ...options,
+          hostname: ip,
+          servername: options.servername ?? (net.isIP(host) ? undefined : host),
+        } as typeof options,
+        callback,
+      );
     };
     if (net.isIP(host)) {
       go(host);

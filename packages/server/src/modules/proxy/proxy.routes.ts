@@ -25,7 +25,12 @@ function one(v: string | string[] | undefined): string | undefined {
 
 function traceOf(headers: FastifyRequest['headers']): TraceFields {
   const t = (name: string) => one(headers[name])?.slice(0, 200) ?? null;
-  return { runId: t(FORWARD_HEADERS.runId), threadId: t(FORWARD_HEADERS.threadId), tool: t(FORWARD_HEADERS.tool), role: t(FORWARD_HEADERS.role) };
+  return {
+    runId: t(FORWARD_HEADERS.runId),
+    threadId: t(FORWARD_HEADERS.threadId),
+    tool: t(FORWARD_HEADERS.tool),
+    role: t(FORWARD_HEADERS.role),
+  };
 }
 
 function parseContext(raw: string | undefined): Record<string, string> | null {
@@ -42,7 +47,11 @@ function parseContext(raw: string | undefined): Record<string, string> | null {
     !Array.isArray(v) &&
     Object.keys(v).length <= 20 &&
     Object.entries(v).every(([k, x]) => k.length >= 1 && k.length <= 64 && typeof x === 'string' && x.length <= 256);
-  if (!ok) throw new LatchkeyError('invalid_request', { message: 'latchkey-context must be a JSON object of at most 20 short strings.', details: { header: FORWARD_HEADERS.context } });
+  if (!ok)
+    throw new LatchkeyError('invalid_request', {
+      message: 'latchkey-context must be a JSON object of at most 20 short strings.',
+      details: { header: FORWARD_HEADERS.context },
+    });
   return v as Record<string, string>;
 }
 
@@ -71,7 +80,8 @@ export function proxyRoutes(deps: {
 
   async function forwardHandler(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const h = request.headers;
-    const hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+    const hasBody =
+      (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
     const signed = h['signature-input'] !== undefined;
     // A signed body is verified against its Content-Digest before anything is sent upstream.
     const bodyBytes = signed && hasBody ? await readBody(request, deps.maxBodyBytes) : undefined;
@@ -91,7 +101,11 @@ export function proxyRoutes(deps: {
     try {
       // Step 2 before step 3: an under-scoped key learns nothing about its input.
       checkCaller(auth);
-      if (!GRANT_ID.test(grantId)) throw new LatchkeyError('invalid_request', { message: 'The latchkey-grant-id header must be a grant id.', details: { header: FORWARD_HEADERS.grantId } });
+      if (!GRANT_ID.test(grantId))
+        throw new LatchkeyError('invalid_request', {
+          message: 'The latchkey-grant-id header must be a grant id.',
+          details: { header: FORWARD_HEADERS.grantId },
+        });
       base.context = parseContext(one(h[FORWARD_HEADERS.context]));
       url = parseTarget(one(h[FORWARD_HEADERS.target]));
     } catch (err) {
@@ -162,7 +176,12 @@ export function proxyRoutes(deps: {
 
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.post('/v1/proxy', {
-      schema: { operationId: 'proxyRequest', tags: ['proxy'], body: ProxyRequestBody, response: { 200: ProxyResult, ...errorResponses } },
+      schema: {
+        operationId: 'proxyRequest',
+        tags: ['proxy'],
+        body: ProxyRequestBody,
+        response: { 200: ProxyResult, ...errorResponses },
+      },
       preValidation: requireScope(deps.authenticate, deps.publicUrl, 'proxy:execute'),
       handler: async (request, reply) => {
         const b = request.body;
@@ -181,11 +200,18 @@ export function proxyRoutes(deps: {
         const headers: Record<string, string> = {};
         try {
           url = templateUrl(b.url, b.path_params, b.query_params);
-          if (b.json !== undefined && b.body_b64 !== undefined) throw new LatchkeyError('invalid_request', { message: 'Give json or body_b64, not both.', details: { field: 'json' } });
+          if (b.json !== undefined && b.body_b64 !== undefined)
+            throw new LatchkeyError('invalid_request', {
+              message: 'Give json or body_b64, not both.',
+              details: { field: 'json' },
+            });
           for (const [k, v] of Object.entries(b.headers ?? {})) {
             // Refused here: undici would throw later and the caller would see a 502 for its own input.
             if (!HEADER_NAME.test(k) || !HEADER_VALUE.test(v)) {
-              throw new LatchkeyError('invalid_request', { message: 'headers must hold valid HTTP header names and values.', details: { field: 'headers' } });
+              throw new LatchkeyError('invalid_request', {
+                message: 'headers must hold valid HTTP header names and values.',
+                details: { field: 'headers' },
+              });
             }
             headers[k.toLowerCase()] = v;
           }
@@ -196,12 +222,19 @@ export function proxyRoutes(deps: {
               text = JSON.stringify(b.json);
             } catch {
               // A RangeError from a body nested deeper than the serializer's stack.
-              throw new LatchkeyError('invalid_request', { message: 'json is nested too deeply.', details: { field: 'json' } });
+              throw new LatchkeyError('invalid_request', {
+                message: 'json is nested too deeply.',
+                details: { field: 'json' },
+              });
             }
             body = Buffer.from(text, 'utf8');
             headers['content-type'] ??= 'application/json';
           } else if (b.body_b64 !== undefined) {
-            if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.body_b64)) throw new LatchkeyError('invalid_request', { message: 'body_b64 is not base64.', details: { field: 'body_b64' } });
+            if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.body_b64))
+              throw new LatchkeyError('invalid_request', {
+                message: 'body_b64 is not base64.',
+                details: { field: 'body_b64' },
+              });
             body = Buffer.from(b.body_b64, 'base64');
           }
         } catch (err) {
@@ -212,43 +245,47 @@ export function proxyRoutes(deps: {
         // The envelope buffers and redacts the body, so ask for it uncompressed.
         clean['accept-encoding'] = 'identity';
         const call = await proxy.prepare({ ...base, url, headers: clean });
-        const result = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; truncated: boolean }>(
-          (resolve, reject) => {
-            let status = 0;
-            let upstreamHeaders: Record<string, string | string[] | undefined> = {};
-            const chunks: Buffer[] = [];
-            let size = 0;
-            let truncated = false;
-            const control = proxy.forward(call, body, {
-              start(s, hs) {
-                status = s;
-                upstreamHeaders = hs;
-              },
-              data(chunk) {
-                if (truncated) return true;
-                if (size + chunk.length > deps.maxResponseBytes) {
-                  chunks.push(chunk.subarray(0, deps.maxResponseBytes - size));
-                  size = deps.maxResponseBytes;
-                  truncated = true;
-                  resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated });
-                  control.abort();
-                  return true;
-                }
-                size += chunk.length;
-                chunks.push(chunk);
-                return true;
-              },
-              end() {
+        const result = await new Promise<{
+          status: number;
+          headers: Record<string, string | string[] | undefined>;
+          body: Buffer;
+          truncated: boolean;
+        }>((resolve, reject) => {
+          let status = 0;
+          let upstreamHeaders: Record<string, string | string[] | undefined> = {};
+          const chunks: Buffer[] = [];
+          let size = 0;
+          let truncated = false;
+          const control = proxy.forward(call, body, {
+            start(s, hs) {
+              status = s;
+              upstreamHeaders = hs;
+            },
+            data(chunk) {
+              if (truncated) return true;
+              if (size + chunk.length > deps.maxResponseBytes) {
+                chunks.push(chunk.subarray(0, deps.maxResponseBytes - size));
+                size = deps.maxResponseBytes;
+                truncated = true;
                 resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated });
-              },
-              error(err, afterStart) {
-                if (truncated) return;
-                if (afterStart) resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated: true });
-                else reject(err);
-              },
-            });
-          },
-        ).catch(async (err: unknown) => {
+                control.abort();
+                return true;
+              }
+              size += chunk.length;
+              chunks.push(chunk);
+              return true;
+            },
+            end() {
+              resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated });
+            },
+            error(err, afterStart) {
+              if (truncated) return;
+              if (afterStart)
+                resolve({ status, headers: upstreamHeaders, body: Buffer.concat(chunks), truncated: true });
+              else reject(err);
+            },
+          });
+        }).catch(async (err: unknown) => {
           const le = toLatchkeyError(err);
           await proxy.auditCompleted(call, null, le.code);
           throw le;
@@ -256,7 +293,8 @@ export function proxyRoutes(deps: {
         await proxy.auditCompleted(call, result.status, null);
         const redact = call.redact ?? [];
         const flat: Record<string, string> = {};
-        for (const [k, v] of Object.entries(responseHeaders(result.headers, redact))) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+        for (const [k, v] of Object.entries(responseHeaders(result.headers, redact)))
+          flat[k] = Array.isArray(v) ? v.join(', ') : v;
         if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
         return {
           status_code: result.status,

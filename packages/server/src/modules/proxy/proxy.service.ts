@@ -81,7 +81,11 @@ export function createProxyService(deps: {
     };
   }
 
-  async function auditDenied(input: Omit<ProxyInput, 'url' | 'headers'> & { url: URL | null }, err: LatchkeyError, call?: ProxyCall) {
+  async function auditDenied(
+    input: Omit<ProxyInput, 'url' | 'headers'> & { url: URL | null },
+    err: LatchkeyError,
+    call?: ProxyCall,
+  ) {
     await audit.record({
       ...baseAudit(input),
       event: 'proxy.request.denied',

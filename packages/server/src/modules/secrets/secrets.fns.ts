@@ -22,7 +22,8 @@ export function canonicalValue(type: SecretType, value: Value, injection: Inject
   const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
   if (type === 'bearer' || type === 'api_key') {
     if (typeof value !== 'string') throw bad(`A ${type} value is a string.`, 'value');
-    if (!noControl(value) || value.trim() !== value) throw bad('The value has control characters or surrounding whitespace.', 'value');
+    if (!noControl(value) || value.trim() !== value)
+      throw bad('The value has control characters or surrounding whitespace.', 'value');
     return JSON.stringify(value);
   }
   if (type === 'basic') {
@@ -37,9 +38,11 @@ export function canonicalValue(type: SecretType, value: Value, injection: Inject
     return JSON.stringify({ username: v.username, password: v.password });
   }
   // custom: every placeholder used by the injection must exist in the value.
-  const fields: Record<string, string> = typeof value === 'string' ? { token: value } : (value as Record<string, string>);
+  const fields: Record<string, string> =
+    typeof value === 'string' ? { token: value } : (value as Record<string, string>);
   for (const [k, v] of Object.entries(fields)) {
-    if (typeof v !== 'string' || !noControl(v)) throw bad(`Field "${k}" must be a string without control characters.`, `value.${k}`);
+    if (typeof v !== 'string' || !noControl(v))
+      throw bad(`Field "${k}" must be a string without control characters.`, `value.${k}`);
   }
   for (const t of [...(injection.headers ?? []), ...(injection.query ?? [])]) {
     const parsed = parseFormat(t.format);
@@ -70,18 +73,21 @@ export function normalizeInjection(type: SecretType, injection: InjectionT | und
     if (parsed.placeholders.length !== 1 || parsed.placeholders[0] !== 'token') {
       throw bad('injection.format must contain {token} exactly once.', 'injection.format');
     }
-    if (inj.headers || inj.query) throw bad('An api_key secret injects one header; use type custom for more.', 'injection');
+    if (inj.headers || inj.query)
+      throw bad('An api_key secret injects one header; use type custom for more.', 'injection');
     return { header: inj.header, format };
   }
   const headers = inj.headers ?? [];
   const query = inj.query ?? [];
-  if (headers.length + query.length === 0) throw bad('A custom secret needs injection.headers or injection.query.', 'injection');
+  if (headers.length + query.length === 0)
+    throw bad('A custom secret needs injection.headers or injection.query.', 'injection');
   if (inj.header || inj.format) throw bad('A custom secret uses injection.headers / injection.query.', 'injection');
   const names = new Set<string>();
   for (const h of headers) {
     const n = h.name.toLowerCase();
     if (names.has(n)) throw bad(`Header "${h.name}" is listed twice.`, 'injection.headers');
-    if (['host', 'content-length', 'transfer-encoding', 'connection'].includes(n)) throw bad(`Header "${h.name}" cannot be injected.`, 'injection.headers');
+    if (['host', 'content-length', 'transfer-encoding', 'connection'].includes(n))
+      throw bad(`Header "${h.name}" cannot be injected.`, 'injection.headers');
     names.add(n);
   }
   return { ...(headers.length ? { headers } : {}), ...(query.length ? { query } : {}) };
@@ -98,7 +104,8 @@ export function normalizeAllowedHosts(hosts: readonly string[]): string[] {
     const port = m?.[2];
     const err = validateHostPattern(host);
     if (err) throw bad(`allowed_hosts entry "${raw}" ${err}.`, 'allowed_hosts');
-    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw bad(`allowed_hosts entry "${raw}" has a bad port.`, 'allowed_hosts');
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+      throw bad(`allowed_hosts entry "${raw}" has a bad port.`, 'allowed_hosts');
     out.push(port ? `${host}:${port}` : host);
   }
   return [...new Set(out)];

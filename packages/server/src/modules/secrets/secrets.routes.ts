@@ -30,12 +30,23 @@ export function secretsRoutes(deps: {
   return async function (app: FastifyInstance): Promise<void> {
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.post('/v1/managed-secrets', {
-      schema: { operationId: 'createManagedSecret', tags: ['managed-secrets'], body: CreateSecretBody, response: { 201: SecretMeta, ...errorResponses } },
+      schema: {
+        operationId: 'createManagedSecret',
+        tags: ['managed-secrets'],
+        body: CreateSecretBody,
+        response: { 201: SecretMeta, ...errorResponses },
+      },
       preValidation: scope('secrets:write'),
-      handler: async (req, reply) => reply.code(201).send(await secrets.create(authOf(req).appId, req.body, actorOf(req))),
+      handler: async (req, reply) =>
+        reply.code(201).send(await secrets.create(authOf(req).appId, req.body, actorOf(req))),
     });
     r.get('/v1/managed-secrets', {
-      schema: { operationId: 'listManagedSecrets', tags: ['managed-secrets'], querystring: PageQuery, response: { 200: SecretList, ...errorResponses } },
+      schema: {
+        operationId: 'listManagedSecrets',
+        tags: ['managed-secrets'],
+        querystring: PageQuery,
+        response: { 200: SecretList, ...errorResponses },
+      },
       preValidation: scope('secrets:read'),
       handler: async (req) => {
         const { items, total } = await secrets.list(authOf(req).appId, req.query);
@@ -43,22 +54,44 @@ export function secretsRoutes(deps: {
       },
     });
     r.get('/v1/managed-secrets/:id', {
-      schema: { operationId: 'getManagedSecret', tags: ['managed-secrets'], params: SecretIdParams, response: { 200: SecretMeta, ...errorResponses } },
+      schema: {
+        operationId: 'getManagedSecret',
+        tags: ['managed-secrets'],
+        params: SecretIdParams,
+        response: { 200: SecretMeta, ...errorResponses },
+      },
       preValidation: scope('secrets:read'),
       handler: async (req) => secrets.get(authOf(req).appId, req.params.id),
     });
     r.patch('/v1/managed-secrets/:id', {
-      schema: { operationId: 'updateManagedSecret', tags: ['managed-secrets'], params: SecretIdParams, body: UpdateSecretBody, response: { 200: SecretMeta, ...errorResponses } },
+      schema: {
+        operationId: 'updateManagedSecret',
+        tags: ['managed-secrets'],
+        params: SecretIdParams,
+        body: UpdateSecretBody,
+        response: { 200: SecretMeta, ...errorResponses },
+      },
       preValidation: scope('secrets:write'),
       handler: async (req) => secrets.update(authOf(req).appId, req.params.id, req.body, actorOf(req)),
     });
     r.post('/v1/managed-secrets/:id/rotate', {
-      schema: { operationId: 'rotateManagedSecret', tags: ['managed-secrets'], params: SecretIdParams, body: RotateSecretBody, response: { 200: SecretMeta, ...errorResponses } },
+      schema: {
+        operationId: 'rotateManagedSecret',
+        tags: ['managed-secrets'],
+        params: SecretIdParams,
+        body: RotateSecretBody,
+        response: { 200: SecretMeta, ...errorResponses },
+      },
       preValidation: scope('secrets:write'),
       handler: async (req) => secrets.rotate(authOf(req).appId, req.params.id, req.body, actorOf(req)),
     });
     r.delete('/v1/managed-secrets/:id', {
-      schema: { operationId: 'deleteManagedSecret', tags: ['managed-secrets'], params: SecretIdParams, response: { 200: DeleteSecretResponse, ...errorResponses } },
+      schema: {
+        operationId: 'deleteManagedSecret',
+        tags: ['managed-secrets'],
+        params: SecretIdParams,
+        response: { 200: DeleteSecretResponse, ...errorResponses },
+      },
       preValidation: scope('secrets:write'),
       handler: async (req) => {
         const { revokedGrants } = await secrets.delete(authOf(req).appId, req.params.id, actorOf(req));
@@ -66,9 +99,16 @@ export function secretsRoutes(deps: {
       },
     });
     r.post('/v1/managed-secrets/:id/grants', {
-      schema: { operationId: 'createManagedSecretGrant', tags: ['grants'], params: SecretIdParams, body: CreateGrantBody, response: { 201: Grant, ...errorResponses } },
+      schema: {
+        operationId: 'createManagedSecretGrant',
+        tags: ['grants'],
+        params: SecretIdParams,
+        body: CreateGrantBody,
+        response: { 201: Grant, ...errorResponses },
+      },
       preValidation: scope('grants:write'),
-      handler: async (req, reply) => reply.code(201).send(await grants.issueForSecret(authOf(req).appId, req.params.id, req.body, actorOf(req))),
+      handler: async (req, reply) =>
+        reply.code(201).send(await grants.issueForSecret(authOf(req).appId, req.params.id, req.body, actorOf(req))),
     });
   };
 }

@@ -97,27 +97,40 @@ export function createSecretsService(deps: {
     async create(appId, input, actor) {
       audit.assertWritable();
       const template = input.template_id ? templates.get(input.template_id) : undefined;
-      if (input.template_id && !template) throw new LatchkeyError('provider_not_found', { details: { template_id: input.template_id } });
+      if (input.template_id && !template)
+        throw new LatchkeyError('provider_not_found', { details: { template_id: input.template_id } });
       const type = (template?.credential_type ?? input.type) as SecretType | undefined;
-      if (!type) throw new LatchkeyError('invalid_request', { message: 'Give a template_id or a type.', details: { field: 'type' } });
+      if (!type)
+        throw new LatchkeyError('invalid_request', {
+          message: 'Give a template_id or a type.',
+          details: { field: 'type' },
+        });
       if (template && input.type && input.type !== template.credential_type) {
-        throw new LatchkeyError('invalid_request', { message: `Template ${template.id} stores ${template.credential_type} secrets.`, details: { field: 'type' } });
+        throw new LatchkeyError('invalid_request', {
+          message: `Template ${template.id} stores ${template.credential_type} secrets.`,
+          details: { field: 'type' },
+        });
       }
       // Template injection wins for fixed types; custom templates without fixed params take the input's.
       let injectionInput = input.injection;
       if (template && type === 'api_key') injectionInput = template.injection as z.infer<typeof Injection>;
       if (template && type === 'custom') {
         const ti = template.injection as { headers?: []; query?: [] } | undefined;
-        if ((ti?.headers?.length ?? 0) + (ti?.query?.length ?? 0) > 0) injectionInput = { headers: ti?.headers, query: ti?.query };
+        if ((ti?.headers?.length ?? 0) + (ti?.query?.length ?? 0) > 0)
+          injectionInput = { headers: ti?.headers, query: ti?.query };
       }
       const injection = normalizeInjection(type, injectionInput);
       const hostsInput = input.allowed_hosts ?? template?.allowed_hosts ?? [];
       if (hostsInput.length === 0) {
-        throw new LatchkeyError('invalid_request', { message: 'Give allowed_hosts: the hosts this credential may be sent to.', details: { field: 'allowed_hosts' } });
+        throw new LatchkeyError('invalid_request', {
+          message: 'Give allowed_hosts: the hosts this credential may be sent to.',
+          details: { field: 'allowed_hosts' },
+        });
       }
       const allowedHosts = normalizeAllowedHosts(hostsInput);
       const canonical = canonicalValue(type, input.value, injection);
-      if (await repo.slugExists(db, appId, input.slug)) throw new LatchkeyError('managed_secret_slug_exists', { details: { slug: input.slug } });
+      if (await repo.slugExists(db, appId, input.slug))
+        throw new LatchkeyError('managed_secret_slug_exists', { details: { slug: input.slug } });
 
       const id = `ms_${randomBytes(12).toString('hex')}`;
       const plaintext = Buffer.from(canonical, 'utf8');
@@ -149,10 +162,19 @@ export function createSecretsService(deps: {
         await repo.insertSecret(db, row);
       } catch (err) {
         // The partial unique index closes the race between the check above and the insert.
-        if (await repo.slugExists(db, appId, input.slug)) throw new LatchkeyError('managed_secret_slug_exists', { details: { slug: input.slug } });
+        if (await repo.slugExists(db, appId, input.slug))
+          throw new LatchkeyError('managed_secret_slug_exists', { details: { slug: input.slug } });
         throw err;
       }
-      await audit.record({ event: 'secret.stored', appId, actor, outcome: 'success', managedSecretId: id, providerId: row.template_id, details: { type, version: 1 } });
+      await audit.record({
+        event: 'secret.stored',
+        appId,
+        actor,
+        outcome: 'success',
+        managedSecretId: id,
+        providerId: row.template_id,
+        details: { type, version: 1 },
+      });
       return toMeta(row);
     },
     async list(appId, page) {
@@ -168,10 +190,19 @@ export function createSecretsService(deps: {
       const set: Partial<ManagedSecretsTable> = { updated_at: now().toISOString() };
       if (input.name !== undefined) set.name = input.name;
       if (input.description !== undefined) set.description = input.description;
-      if (input.allowed_hosts !== undefined) set.allowed_hosts = JSON.stringify(normalizeAllowedHosts(input.allowed_hosts));
+      if (input.allowed_hosts !== undefined)
+        set.allowed_hosts = JSON.stringify(normalizeAllowedHosts(input.allowed_hosts));
       await repo.updateSecret(db, appId, id, set);
       cache.delete(cacheKey(appId, id));
-      await audit.record({ event: 'secret.updated', appId, actor, outcome: 'success', managedSecretId: id, providerId: row.template_id, details: { fields: Object.keys(input).sort().join(',') } });
+      await audit.record({
+        event: 'secret.updated',
+        appId,
+        actor,
+        outcome: 'success',
+        managedSecretId: id,
+        providerId: row.template_id,
+        details: { fields: Object.keys(input).sort().join(',') },
+      });
       return toMeta(await mustFind(appId, id));
     },
     async rotate(appId, id, input, actor) {
@@ -196,7 +227,15 @@ export function createSecretsService(deps: {
         updated_at: ts,
       });
       cache.delete(cacheKey(appId, id));
-      await audit.record({ event: 'secret.rotated', appId, actor, outcome: 'success', managedSecretId: id, providerId: row.template_id, details: { version: row.version + 1 } });
+      await audit.record({
+        event: 'secret.rotated',
+        appId,
+        actor,
+        outcome: 'success',
+        managedSecretId: id,
+        providerId: row.template_id,
+        details: { version: row.version + 1 },
+      });
       return toMeta(await mustFind(appId, id));
     },
     async delete(appId, id, actor) {
@@ -206,7 +245,15 @@ export function createSecretsService(deps: {
       const ts = now().toISOString();
       await repo.updateSecret(db, appId, id, { deleted_at: ts, updated_at: ts, value_sealed: null, dek_wrapped: null });
       cache.delete(cacheKey(appId, id));
-      await audit.recordBestEffort({ event: 'secret.deleted', appId, actor, outcome: 'success', managedSecretId: id, providerId: row.template_id, details: { revoked_grants: revokedGrants } });
+      await audit.recordBestEffort({
+        event: 'secret.deleted',
+        appId,
+        actor,
+        outcome: 'success',
+        managedSecretId: id,
+        providerId: row.template_id,
+        details: { revoked_grants: revokedGrants },
+      });
       return { revokedGrants };
     },
     async getCredential(appId, id) {

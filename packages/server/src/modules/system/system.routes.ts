@@ -15,7 +15,9 @@ export function systemRoutes(deps: { db: Db; auditHealthy: () => boolean }) {
       }
       const audit = deps.auditHealthy() ? 'ok' : 'unavailable';
       const ready = database === 'ok' && audit === 'ok';
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, audit } });
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'unavailable', checks: { database, audit } });
     });
   };
 }

@@ -62,7 +62,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('deleted_at', 'text')
     .execute();
   // A slug is unique among live secrets of an app; deleted ones keep their row for audit joins.
-  await sql`CREATE UNIQUE INDEX managed_secrets_slug_live ON managed_secrets (app_id, slug) WHERE deleted_at IS NULL`.execute(db);
+  await sql`CREATE UNIQUE INDEX managed_secrets_slug_live ON managed_secrets (app_id, slug) WHERE deleted_at IS NULL`.execute(
+    db,
+  );
   await db.schema
     .createTable('grants')
     .addColumn('id', 'text', (c) => c.primaryKey())

@@ -15,7 +15,19 @@ const CREDENTIAL_HEADERS = [
 ];
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers that belong to Latchkey, never forwarded. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect', 'signature', 'signature-input'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'expect',
+  'signature',
+  'signature-input',
+];
 
 /**
  * Removes hop-by-hop headers (including those named in `Connection`) and every `latchkey-*` header.
@@ -24,7 +36,10 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trail
  * @param headers incoming headers with lowercase names.
  * @returns a new header map.
  */
-export function sanitizeHeaders(headers: Record<string, string | string[] | undefined>, signedByLatchkey: boolean): HeaderMap {
+export function sanitizeHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  signedByLatchkey: boolean,
+): HeaderMap {
   const out: HeaderMap = {};
   const connection = headers['connection'];
   const named = new Set(

@@ -12,7 +12,8 @@ export function templateUrl(
   pathParams: Record<string, string> | undefined,
   queryParams: Record<string, string | string[]> | undefined,
 ): URL {
-  const bad = (message: string, details: Record<string, unknown> = {}) => new LatchkeyError('invalid_request', { message, details });
+  const bad = (message: string, details: Record<string, unknown> = {}) =>
+    new LatchkeyError('invalid_request', { message, details });
   const used = new Set<string>();
   const filled = url.replace(/\{([A-Za-z_][A-Za-z0-9_]{0,63})\}/g, (_m, name: string) => {
     const v = pathParams?.[name];
@@ -29,7 +30,8 @@ export function templateUrl(
   } catch {
     throw bad('The target URL is not an absolute URL.', { field: 'url' });
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw bad('The target URL must be http or https.', { field: 'url' });
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw bad('The target URL must be http or https.', { field: 'url' });
   if (parsed.username || parsed.password) throw bad('The target URL must not carry credentials.', { field: 'url' });
   parsed.hash = '';
   for (const [k, v] of Object.entries(queryParams ?? {})) {
@@ -44,15 +46,30 @@ export function templateUrl(
  * @throws LatchkeyError `invalid_request`.
  */
 export function parseTarget(target: string | undefined): URL {
-  if (!target) throw new LatchkeyError('invalid_request', { message: 'The latchkey-target header is required.', details: { header: 'latchkey-target' } });
+  if (!target)
+    throw new LatchkeyError('invalid_request', {
+      message: 'The latchkey-target header is required.',
+      details: { header: 'latchkey-target' },
+    });
   let url: URL;
   try {
     url = new URL(target);
   } catch {
-    throw new LatchkeyError('invalid_request', { message: 'latchkey-target is not an absolute URL.', details: { header: 'latchkey-target' } });
+    throw new LatchkeyError('invalid_request', {
+      message: 'latchkey-target is not an absolute URL.',
+      details: { header: 'latchkey-target' },
+    });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new LatchkeyError('invalid_request', { message: 'The target URL must be http or https.', details: { header: 'latchkey-target' } });
-  if (url.username || url.password) throw new LatchkeyError('invalid_request', { message: 'The target URL must not carry credentials.', details: { header: 'latchkey-target' } });
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new LatchkeyError('invalid_request', {
+      message: 'The target URL must be http or https.',
+      details: { header: 'latchkey-target' },
+    });
+  if (url.username || url.password)
+    throw new LatchkeyError('invalid_request', {
+      message: 'The target URL must not carry credentials.',
+      details: { header: 'latchkey-target' },
+    });
   url.hash = '';
   return url;
 }
