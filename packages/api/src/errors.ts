@@ -101,6 +101,16 @@ export const ERROR_CODES = {
     message: 'The provider template does not exist.',
     hint: 'List the catalog with GET /v1/providers/catalog.',
   },
+  provider_template_exists: {
+    status: 409,
+    message: 'A provider template with this id already exists.',
+    hint: 'Choose another id: custom template ids may not reuse a catalog id or another template of the app.',
+  },
+  managed_secret_not_testable: {
+    status: 409,
+    message: 'This managed secret has no test endpoint.',
+    hint: 'Only secrets created from a template that defines test_endpoint can be tested.',
+  },
   managed_secret_slug_exists: {
     status: 409,
     message: 'A managed secret with this slug already exists.',

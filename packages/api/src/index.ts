@@ -6,4 +6,5 @@ export * from './schemas/secrets.js';
 export * from './schemas/grants.js';
 export * from './schemas/proxy.js';
 export * from './schemas/audit.js';
+export * from './schemas/providers.js';
 export * from './signing.js';

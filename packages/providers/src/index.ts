@@ -2,6 +2,7 @@
 
 export { loadCatalog, CatalogError } from './load.js';
 export { validateTemplate } from './validate.js';
+export { isManagedSecretTemplate, isOAuth2Template } from './kinds.js';
 export { isHostAllowed, createHostMatcher, validateHostPattern, normalizeHost } from './hosts.js';
 export type { HostMatcher } from './hosts.js';
 export { parseFormat, fillFormat } from './format.js';
@@ -9,6 +10,8 @@ export type { ParsedFormat } from './format.js';
 export type {
   ApiKeyInjection,
   ApiKeyTemplate,
+  AwsSigV4Injection,
+  AwsSigV4Template,
   BasicInjection,
   BasicTemplate,
   BearerInjection,
@@ -22,9 +25,12 @@ export type {
   CustomTemplate,
   DocumentedHeader,
   Injection,
+  ManagedSecretTemplate,
+  OAuth2Template,
   ProviderCategory,
   ProviderKind,
   ProviderTemplate,
+  RefreshBehaviour,
   TemplateValidation,
   TestEndpoint,
   ValueHint,

@@ -1,11 +1,11 @@
 // Types mirroring schema.json. Field names stay snake_case: they are the catalog's data format
 // and the wire format, so the server and portal can pass templates through unchanged.
 
-/** Provider kind. Only `managed_secret` templates exist so far; `oauth2` comes later. */
-export type ProviderKind = 'managed_secret';
+/** Provider kind: a stored credential template or an OAuth 2.0 provider entry (DESIGN.md §2, §8). */
+export type ProviderKind = 'managed_secret' | 'oauth2';
 
-/** Stored credential shapes a template can describe (`aws_sigv4` comes later). */
-export type CredentialType = 'bearer' | 'api_key' | 'basic' | 'custom';
+/** Stored credential shapes a template can describe. */
+export type CredentialType = 'bearer' | 'api_key' | 'basic' | 'custom' | 'aws_sigv4';
 
 /** Grouping used by the portal's provider picker. */
 export type ProviderCategory =
@@ -62,8 +62,17 @@ export interface CustomInjection {
   readonly query?: readonly CustomParam[];
 }
 
+/**
+ * AWS Signature V4 over the final request; `region` and `service` (signing name) come from the host
+ * (`s3.eu-west-1.amazonaws.com`) unless set here. The secret is `{access_key_id, secret_access_key, session_token?}`.
+ */
+export interface AwsSigV4Injection {
+  readonly region?: string;
+  readonly service?: string;
+}
+
 /** Any injection description; which one applies follows from `credential_type`. */
-export type Injection = BearerInjection | ApiKeyInjection | BasicInjection | CustomInjection;
+export type Injection = BearerInjection | ApiKeyInjection | BasicInjection | CustomInjection | AwsSigV4Injection;
 
 /** A cheap authenticated call that proves a stored credential works. */
 export interface TestEndpoint {
@@ -93,7 +102,7 @@ export interface DocumentedHeader {
 
 interface TemplateBase {
   readonly id: string;
-  readonly kind: ProviderKind;
+  readonly kind: 'managed_secret';
   readonly display_name: string;
   readonly description?: string;
   readonly category: ProviderCategory;
@@ -101,7 +110,7 @@ interface TemplateBase {
   readonly docs_url?: string;
   /** Exact hosts or `*.suffix` patterns; empty means the operator supplies them per secret. */
   readonly allowed_hosts: readonly string[];
-  /** Gateway-mode upstream base URL; required when `allowed_hosts` is not empty. */
+  /** Gateway-mode upstream base URL; required when `allowed_hosts` lists an exact host. */
   readonly base_url?: string;
   readonly test_endpoint?: TestEndpoint;
   readonly value_hint?: ValueHint;
@@ -130,8 +139,57 @@ export interface CustomTemplate extends TemplateBase {
   readonly injection?: CustomInjection;
 }
 
-/** One provider template: a catalog entry or a per-app custom template. */
-export type ProviderTemplate = BearerTemplate | ApiKeyTemplate | BasicTemplate | CustomTemplate;
+export interface AwsSigV4Template extends TemplateBase {
+  readonly credential_type: 'aws_sigv4';
+  readonly injection?: AwsSigV4Injection;
+}
+
+/** A managed-secret template: how one stored credential is injected. */
+export type ManagedSecretTemplate = BearerTemplate | ApiKeyTemplate | BasicTemplate | CustomTemplate | AwsSigV4Template;
+
+/** How an OAuth provider refreshes tokens. */
+export interface RefreshBehaviour {
+  /** A refresh may return a new refresh token that replaces the old one. */
+  readonly rotates_refresh_token: boolean;
+  /** Refresh tokens expire (or become single-use) after a period. */
+  readonly refresh_token_expires: boolean;
+  /** A scope that must be requested to receive a refresh token at all (`offline_access`). */
+  readonly requires_scope?: string;
+}
+
+/** An OAuth 2.0 provider entry (DESIGN.md §8). Holds no secret: apps add their own client. */
+export interface OAuth2Template {
+  readonly id: string;
+  readonly kind: 'oauth2';
+  readonly display_name: string;
+  readonly description?: string;
+  readonly category: ProviderCategory;
+  /** The provider's own page about its authorization-code flow. */
+  readonly docs_url: string;
+  readonly authorization_endpoint: string;
+  readonly token_endpoint: string;
+  /** RFC 7009 revocation endpoint, when the provider has one. */
+  readonly revocation_endpoint?: string;
+  readonly userinfo_endpoint?: string;
+  /** How scopes are joined in the `scope` parameter. */
+  readonly scope_separator: ' ' | ',';
+  /** RFC 7636 support. */
+  readonly pkce: 'required' | 'supported' | 'unsupported';
+  readonly default_scopes: readonly string[];
+  /** How the client authenticates at the token endpoint (RFC 6749 §2.3.1). */
+  readonly token_auth_method: 'client_secret_basic' | 'client_secret_post';
+  /** Extra static authorization-request parameters (`access_type=offline`). */
+  readonly authorization_params?: Readonly<Record<string, string>>;
+  /** Absent: the provider issues no refresh tokens. */
+  readonly refresh?: RefreshBehaviour;
+  readonly allowed_hosts: readonly string[];
+  /** API base URL the access token is used against. */
+  readonly base_url?: string;
+  readonly required_headers?: readonly DocumentedHeader[];
+}
+
+/** One provider template: a catalog entry or a per-app custom template, of either kind. */
+export type ProviderTemplate = ManagedSecretTemplate | OAuth2Template;
 
 /** The loaded, validated and frozen provider catalog. */
 export interface Catalog {

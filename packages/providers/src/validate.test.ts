@@ -86,11 +86,11 @@ describe('validateTemplate rejects', () => {
       (t) => (t.id = 'Acme_API'),
       ['/id: must be lowercase letters and digits, optionally joined by single hyphens (e.g. "my-api")'],
     ],
-    ['a wrong kind', (t) => (t.kind = 'oauth2'), ['/kind: must be "managed_secret"']],
+    ['an unknown kind', (t) => (t.kind = 'saml'), ['/kind: must be one of: "managed_secret", "oauth2"']],
     [
       'an unknown credential type',
-      (t) => (t.credential_type = 'aws_sigv4'),
-      ['/credential_type: must be one of: "bearer", "api_key", "basic", "custom"'],
+      (t) => (t.credential_type = 'aws_sigv4a'),
+      ['/credential_type: must be one of: "bearer", "api_key", "basic", "custom", "aws_sigv4"'],
     ],
     ['an http docs_url', (t) => (t.docs_url = 'http://docs.acme.example'), ['/docs_url: must be an https:// URL']],
     ['last4_visible as a string', (t) => (t.last4_visible = 'yes'), ['/last4_visible: must be boolean']],
@@ -199,7 +199,7 @@ describe('validateTemplate rejects', () => {
         delete t.docs_url;
         delete t.test_endpoint;
       },
-      ['/base_url: is required', '/docs_url: is required'],
+      ['/docs_url: is required', '/base_url: is required'],
     ],
     [
       'a test_endpoint without base_url',

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parseFormat } from './format.js';
 import { createHostMatcher, normalizeHost, validateHostPattern } from './hosts.js';
+import { findOAuth2Problems } from './validate-oauth2.js';
 import type { ProviderTemplate, TemplateValidation } from './types.js';
 
 /** One problem in a template: where (JSON pointer, RFC 6901) and what. */
@@ -47,6 +48,7 @@ const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
     'must start with a lowercase letter and contain only lowercase letters, digits and underscores (max 32)',
   '^[A-Za-z0-9._~-]+$': 'must be letters, digits, ".", "_", "~" or "-"',
   '^/[^\\s#]*$': 'must start with "/" and contain no spaces or fragment',
+  '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$': 'must be one scope: printable ASCII without spaces, quotes or backslashes',
 };
 
 let compiled: ValidateFunction | undefined;
@@ -82,7 +84,9 @@ function fromAjvError(error: ErrorObject): TemplateProblem | undefined {
     case 'propertyNames':
       return {
         pointer: `${at}/${escapePointer(String(params.propertyName))}`,
-        message: 'is not a valid HTTP header name',
+        message: at.endsWith('/authorization_params')
+          ? 'is not a valid parameter name (letters, digits, "_", "." or "-")'
+          : 'is not a valid HTTP header name',
       };
     case 'enum':
       return {
@@ -305,6 +309,11 @@ function semanticProblems(input: unknown): TemplateProblem[] {
   const out = new Problems();
   checkHosts(input, out);
   checkUrls(input, out);
+  if (input.kind === 'oauth2') {
+    checkDocumentedHeaders(input, out);
+    out.list.push(...findOAuth2Problems(input));
+    return out.list;
+  }
   checkInjection(input, out);
   checkDocumentedHeaders(input, out);
   return out.list;

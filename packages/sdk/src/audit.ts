@@ -57,6 +57,11 @@ export interface AuditEvent {
     readonly tool: string | null;
     readonly role: string | null;
   };
+  /**
+   * Small non-secret facts about the event (ids, counts); proxy events carry `front_door`:
+   * `forward`, `proxy` or `gateway`.
+   */
+  readonly details: Readonly<Record<string, string | number | boolean | null>> | null;
   /** This event's link in its replica's hash chain. */
   readonly hash: string;
 }
@@ -104,6 +109,7 @@ export interface WireAuditEvent {
   reason: string | null;
   context: Record<string, string> | null;
   trace: { run_id: string | null; thread_id: string | null; tool: string | null; role: string | null };
+  details: Record<string, string | number | boolean | null> | null;
   hash: string;
 }
 
@@ -144,6 +150,7 @@ export function toAuditEvent(w: WireAuditEvent): AuditEvent {
     reason: w.reason,
     context: w.context === null ? null : { ...w.context },
     trace: { runId: w.trace.run_id, threadId: w.trace.thread_id, tool: w.trace.tool, role: w.trace.role },
+    details: w.details === null || w.details === undefined ? null : { ...w.details },
     hash: w.hash,
   });
 }

@@ -356,6 +356,8 @@ export const SERVER_ERROR_CLASSES = Object.freeze({
   managed_secret_not_found: NotFoundError,
   key_not_found: NotFoundError,
   provider_not_found: NotFoundError,
+  provider_template_exists: ConflictError,
+  managed_secret_not_testable: ConflictError,
   managed_secret_slug_exists: ConflictError,
   idempotency_key_reused: ConflictError,
   payload_too_large: BackendError,

@@ -13,6 +13,14 @@ export { App, type AppOptions } from './app.js';
 export type { AuthMode, Logger } from './transport.js';
 export type { RequestBody, RequestOptions } from './forward.js';
 export { PROXY_METHODS, type ApprovalResult, type ProxyMethod, type ProxyRequestOptions } from './proxy.js';
+export {
+  awsRequestHandler,
+  type AwsHttpHandlerOptions,
+  type AwsHttpRequest,
+  type AwsHttpResponse,
+  type AwsRequestHandler,
+  type AwsRequestHandlerOptions,
+} from './aws.js';
 export type {
   CreateGrantOptions,
   CreateGrantResult,

@@ -18,6 +18,8 @@ export interface MintKeyOptions {
   readonly signedOnly?: boolean;
   /** Client address allow-list, e.g. `['10.0.0.0/8']`. */
   readonly cidrs?: readonly string[];
+  /** Requests per minute this key may make, shared by every replica; unset = unlimited. */
+  readonly rateLimitRpm?: number;
 }
 
 /** Public metadata of an API key. Frozen. */
@@ -32,6 +34,8 @@ export interface KeyMeta {
   readonly cidrs: readonly string[];
   readonly status: 'active' | 'deprecated' | 'revoked' | 'expired';
   readonly signedOnly: boolean;
+  /** Requests per minute, or null for unlimited. */
+  readonly rateLimitRpm: number | null;
   readonly createdAt: Date;
   readonly expiresAt: Date | null;
   readonly revokedAt: Date | null;
@@ -56,6 +60,7 @@ export interface WireMintKeyBody {
   expires_at?: string;
   signed_only?: boolean;
   cidrs?: string[];
+  rate_limit_rpm?: number;
 }
 
 /** Wire form of a key's metadata. */
@@ -68,6 +73,7 @@ export interface WireKeyMeta {
   cidrs: string[];
   status: 'active' | 'deprecated' | 'revoked' | 'expired';
   signed_only: boolean;
+  rate_limit_rpm: number | null;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
@@ -92,6 +98,12 @@ export function toWireMintKey(o: MintKeyOptions): WireMintKeyBody {
     w.signed_only = o.signedOnly;
   }
   if (o.cidrs !== undefined) w.cidrs = stringArray(o.cidrs, 'cidrs', 0);
+  if (o.rateLimitRpm !== undefined) {
+    if (!Number.isInteger(o.rateLimitRpm) || o.rateLimitRpm < 1 || o.rateLimitRpm > 1_000_000) {
+      throw new LatchkeyValueError('rateLimitRpm must be an integer from 1 to 1000000.');
+    }
+    w.rate_limit_rpm = o.rateLimitRpm;
+  }
   return w;
 }
 
@@ -106,6 +118,7 @@ export function toKeyMeta(w: WireKeyMeta): KeyMeta {
     cidrs: [...w.cidrs],
     status: w.status,
     signedOnly: w.signed_only,
+    rateLimitRpm: w.rate_limit_rpm,
     createdAt: toDate(w.created_at),
     expiresAt: toDateOrNull(w.expires_at),
     revokedAt: toDateOrNull(w.revoked_at),

@@ -7,12 +7,13 @@ import type { Transport } from './transport.js';
 import { assertOptionalInt, assertOptionalString, assertString, isObject } from './validate.js';
 import { deepFreeze, seg, toDate, toDateOrNull, toPage, type Page, type WirePage } from './wire.js';
 
-/** Credential type of a managed secret. */
-export type SecretType = 'bearer' | 'api_key' | 'basic' | 'custom';
+/** Credential type of a managed secret (`aws_sigv4`: AWS Signature V4, see `awsRequestHandler`). */
+export type SecretType = 'bearer' | 'api_key' | 'basic' | 'custom' | 'aws_sigv4';
 
 /**
- * A secret value: a string (`bearer`, `api_key`), `{ username, password }` (`basic`) or a map of
- * named fields (`custom`, keys like `client_id`). Sent verbatim; at most 16 KiB.
+ * A secret value: a string (`bearer`, `api_key`), `{ username, password }` (`basic`),
+ * `{ access_key_id, secret_access_key, session_token? }` (`aws_sigv4`) or a map of named fields
+ * (`custom`, keys like `client_id`). Sent verbatim; at most 16 KiB.
  */
 export type SecretValue =
   string | { readonly username: string; readonly password: string } | Readonly<Record<string, string>>;
@@ -33,6 +34,10 @@ export interface Injection {
   readonly headers?: readonly InjectionTarget[];
   /** `custom`: query parameters to set. */
   readonly query?: readonly InjectionTarget[];
+  /** `aws_sigv4`: signing region, e.g. `eu-west-1`; read from the host when absent. */
+  readonly region?: string;
+  /** `aws_sigv4`: signing name, e.g. `s3`, `bedrock`; read from the host when absent. */
+  readonly service?: string;
 }
 
 /** Options of `app.managedSecrets.create()`. */
@@ -50,6 +55,11 @@ export interface CreateManagedSecretOptions {
   readonly injection?: Injection;
   /** Hosts the credential may be sent to: `api.example.com` or `*.example.com`. */
   readonly allowedHosts?: readonly string[];
+  /**
+   * Gateway base URL (`/gw/{grant_id}/{path}` forwards to `{baseUrl}/{path}`); its host must be in
+   * `allowedHosts`. Defaults to the template's base URL.
+   */
+  readonly baseUrl?: string;
 }
 
 /** Options of `app.managedSecrets.update()`: metadata only. `description: null` clears it. */
@@ -57,6 +67,8 @@ export interface UpdateManagedSecretOptions {
   readonly name?: string;
   readonly description?: string | null;
   readonly allowedHosts?: readonly string[];
+  /** Gateway base URL; `null` clears it (the template's applies again). */
+  readonly baseUrl?: string | null;
 }
 
 /** Public metadata of a managed secret, never its value. Frozen. */
@@ -70,6 +82,8 @@ export interface ManagedSecret {
   readonly templateId: string | null;
   readonly injection: Injection;
   readonly allowedHosts: readonly string[];
+  /** The secret's own gateway base URL; `null` when the template's (if any) applies. */
+  readonly baseUrl: string | null;
   /** First 16 hex of an HMAC of the value under a per-app key. */
   readonly fingerprint: string;
   /** Last 4 characters, where the template allows showing them. */
@@ -107,6 +121,8 @@ export interface WireInjection {
   format?: string;
   headers?: { name: string; format: string }[];
   query?: { name: string; format: string }[];
+  region?: string;
+  service?: string;
 }
 
 /** Wire body of `POST /v1/managed-secrets`. */
@@ -119,6 +135,7 @@ export interface WireCreateSecretBody {
   value: string | { username: string; password: string } | Record<string, string>;
   injection?: WireInjection;
   allowed_hosts?: string[];
+  base_url?: string;
 }
 
 /** Wire body of `PATCH /v1/managed-secrets/{id}`. */
@@ -126,6 +143,7 @@ export interface WireUpdateSecretBody {
   name?: string;
   description?: string | null;
   allowed_hosts?: string[];
+  base_url?: string | null;
 }
 
 /** Wire form of a managed secret. */
@@ -138,6 +156,7 @@ export interface WireSecretMeta {
   template_id: string | null;
   injection: WireInjection;
   allowed_hosts: string[];
+  base_url: string | null;
   fingerprint: string;
   last4: string | null;
   version: number;
@@ -159,6 +178,8 @@ export function copyInjection(i: Injection): WireInjection {
   if (headers !== undefined) w.headers = headers;
   const query = copyTargets(i.query);
   if (query !== undefined) w.query = query;
+  if (i.region !== undefined) w.region = i.region;
+  if (i.service !== undefined) w.service = i.service;
   return w;
 }
 
@@ -193,6 +214,7 @@ export function toManagedSecret(w: WireSecretMeta): ManagedSecret {
     templateId: w.template_id,
     injection: copyInjection(w.injection),
     allowedHosts: [...w.allowed_hosts],
+    baseUrl: w.base_url ?? null,
     fingerprint: w.fingerprint,
     last4: w.last4,
     version: w.version,
@@ -221,6 +243,8 @@ export function toWireCreateSecret(o: CreateManagedSecretOptions): WireCreateSec
   }
   const hosts = copyHosts(o.allowedHosts, 'allowedHosts');
   if (hosts !== undefined) w.allowed_hosts = hosts;
+  assertOptionalString(o.baseUrl, 'baseUrl', 2048);
+  if (o.baseUrl !== undefined) w.base_url = o.baseUrl;
   return w;
 }
 
@@ -234,6 +258,8 @@ export function toWireUpdateSecret(o: UpdateManagedSecretOptions): WireUpdateSec
   if (o.description !== undefined) w.description = o.description;
   const hosts = copyHosts(o.allowedHosts, 'allowedHosts');
   if (hosts !== undefined) w.allowed_hosts = hosts;
+  if (o.baseUrl !== null) assertOptionalString(o.baseUrl, 'baseUrl', 2048);
+  if (o.baseUrl !== undefined) w.base_url = o.baseUrl;
   return w;
 }
 

@@ -64,6 +64,7 @@ describe('keys', () => {
       cidrs: ['10.0.0.0/8'],
       status: 'active',
       signedOnly: true,
+      rateLimitRpm: 600,
       createdAt: new Date(TS),
       expiresAt: null,
       revokedAt: null,
@@ -131,6 +132,7 @@ describe('managed secrets', () => {
       id: wireSecret.id,
       templateId: null,
       allowedHosts: ['api.stripe.com'],
+      baseUrl: null,
       injection: { headers: [{ name: 'x-client-id', format: '{client_id}' }] },
       createdAt: new Date(TS),
       rotatedAt: null,
@@ -301,6 +303,7 @@ describe('audit', () => {
     expect(e.context).toEqual({ Ticket_ID: 'T-1', 'user-id': 'u1' });
     expect(e.actor).toEqual({ keyPrefix: 'lk_app_01234', caller: 'billing-svc' });
     expect(e.trace).toEqual({ runId: 'run1', threadId: null, tool: 'charges', role: null });
+    expect(e.details).toEqual({ front_door: 'forward' });
     expect(e.ts).toEqual(new Date(TS));
     expect(e.latencyMs).toBe(12.5);
     expect(isDeepFrozen(page)).toBe(true);

@@ -8,7 +8,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import pino, { type Logger } from 'pino';
 import { loadCatalog } from '@latchkey/providers';
 import type { Config } from './config/load.js';
-import { createMemoryNonceStore } from './coordination/nonce-store.js';
+import { createCoordinator } from './coordination/index.js';
 import { keyId } from './crypto/envelope.js';
 import { MasterKeyError } from './crypto/errors.js';
 import { loadOrCreateMasterKey, parseMasterKey } from './crypto/master-key.js';
@@ -25,8 +25,11 @@ import { createKeyringService } from './modules/keyring/keyring.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { createKeysService } from './modules/keys/keys.service.js';
 import { createEgressAgent, createEgressPolicy } from './modules/proxy/egress.js';
+import { gatewayRoutes } from './modules/proxy/gateway.routes.js';
 import { proxyRoutes } from './modules/proxy/proxy.routes.js';
 import { createProxyService } from './modules/proxy/proxy.service.js';
+import { providersRoutes } from './modules/providers/providers.routes.js';
+import { createProvidersService } from './modules/providers/providers.service.js';
 import { secretsRoutes } from './modules/secrets/secrets.routes.js';
 import { createSecretsService } from './modules/secrets/secrets.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
@@ -39,6 +42,8 @@ export const LOG_REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',
   'req.headers["x-api-key"]',
+  'req.headers["api-key"]',
+  'req.headers["x-goog-api-key"]',
   'req.headers.signature',
   'headers.authorization',
   '*.value',
@@ -114,7 +119,11 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     envKey: config.masterKey,
     envKeyFile: config.masterKeyFile,
   });
-  const store = openStore(config.databaseUrl);
+  const store = openStore(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+  });
   await migrateToLatest(store.db);
   const { db } = store;
 
@@ -139,25 +148,59 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
   const rootKey = await checkRootKey(db, config.dataDir, masterKey);
   const keyring = createKeyringService({ db, rootKey });
   const apps = createAppsService({ db, keyring });
-  const keys = createKeysService({ db, keyring, audit });
+  const coordinator = createCoordinator({
+    redisUrl: config.redisUrl,
+    prefix: config.redisKeyPrefix,
+    ttls: { normalMs: config.cacheTtlMs, degradedMs: config.cacheDegradedTtlMs },
+    log: log.child({ component: 'coordination' }),
+  });
+  const { bus } = coordinator;
+  const keys = createKeysService({ db, keyring, audit, bus, cache: coordinator.cache('key', 100_000) });
   const catalog = loadCatalog();
+  // secretMeta and probe are wired late: the secrets and proxy services are built below.
+  const providers = createProvidersService({
+    db,
+    audit,
+    catalog,
+    secretMeta: (appId, id) => secrets.get(appId, id),
+    probe: (auth, secretId, request) => proxy.probeSecret(auth, secretId, request),
+  });
   const secrets = createSecretsService({
     db,
     keyring,
     audit,
-    templates: catalog,
+    templates: providers.templates,
     revokeGrantsForSecret: (appId, secretId, reason, actor) =>
       grants.revokeAllForSecret(appId, secretId, reason, actor),
+    bus,
+    cache: coordinator.cache('secret', 100_000),
   });
-  const grants: GrantsService = createGrantsService({ db, audit, secretLookup: (appId, id) => secrets.get(appId, id) });
-  const nonces = createMemoryNonceStore();
-  const authenticate = createAuthenticator({ keys, nonces, log });
+  const grants: GrantsService = createGrantsService({
+    db,
+    audit,
+    secretLookup: (appId, id) => secrets.get(appId, id),
+    bus,
+    cache: coordinator.cache('grant', 200_000),
+  });
+  const authenticate = createAuthenticator({
+    keys,
+    nonces: coordinator.nonces,
+    rateLimiter: coordinator.rateLimiter,
+    log,
+  });
   const dispatcher = createEgressAgent(createEgressPolicy(config.egressAllowCidrs), {
     connectTimeoutMs: config.upstreamConnectTimeoutMs,
     headersTimeoutMs: config.upstreamHeadersTimeoutMs,
     bodyTimeoutMs: config.upstreamBodyTimeoutMs,
   });
-  const proxy = createProxyService({ grants, secrets, audit, dispatcher, httpHosts: config.egressAllowHttpHosts });
+  const proxy = createProxyService({
+    grants,
+    secrets,
+    audit,
+    dispatcher,
+    httpHosts: config.egressAllowHttpHosts,
+    maxBodyBytes: config.maxBodyBytes,
+  });
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
@@ -199,11 +242,14 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const common = { authenticate, publicUrl: config.publicUrl };
-  await app.register(systemRoutes({ db, auditHealthy: () => writer.healthy }));
+  await app.register(
+    systemRoutes({ db, auditHealthy: () => writer.healthy, redisStatus: () => coordinator.redisStatus(), replicaId }),
+  );
   await app.register(keysRoutes({ keys, ...common }));
   await app.register(secretsRoutes({ secrets, grants, ...common }));
   await app.register(grantsRoutes({ grants, ...common }));
   await app.register(auditRoutes({ audit, ...common }));
+  await app.register(providersRoutes({ providers, ...common }));
   await app.register(
     proxyRoutes({
       proxy,
@@ -212,6 +258,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
       maxResponseBytes: config.proxyMaxResponseBytes,
     }),
   );
+  await app.register(gatewayRoutes({ proxy, ...common, maxBodyBytes: config.maxBodyBytes }));
 
   let closed = false;
   return {
@@ -223,9 +270,13 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     async close() {
       if (closed) return;
       closed = true;
-      await app.close();
+      // Drain: stop accepting, let in-flight requests finish (bounded), then cut what is left.
+      const drained = app.close();
+      const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
+      await drained;
+      clearTimeout(timer);
       await writer.close();
-      nonces.close();
+      await coordinator.close();
       await dispatcher.close();
       await store.close();
     },

@@ -1,5 +1,4 @@
-import Database from 'better-sqlite3';
-import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { api } from './helpers/api.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -94,41 +93,46 @@ describe('audit trail', () => {
     const ok = await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify');
     expect(ok.body.ok).toBe(true);
     expect(ok.body.chains[0].events).toBeGreaterThan(8);
-    const db = new Database(path.join(s.dataDir, 'latchkey.db'));
-    try {
-      const row = db
-        .prepare('SELECT seq, record FROM audit_events WHERE event = ? ORDER BY seq LIMIT 1')
-        .get('proxy.request.completed') as { seq: number; record: string };
-      db.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(
-        row.record.replace('"status_code":200', '"status_code":201'),
-        row.seq,
-      );
-      const bad = await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify');
-      expect(bad.body.ok).toBe(false);
-      expect(bad.body.first_broken.reason).toBe('hash mismatch');
-      db.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(row.record, row.seq);
-      expect((await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify')).body.ok).toBe(true);
-      const saved = db.prepare('SELECT * FROM audit_events WHERE seq = ?').get(row.seq) as Record<string, unknown>;
-      db.prepare('DELETE FROM audit_events WHERE seq = ?').run(row.seq);
-      const gap = await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify');
-      expect(gap.body.ok).toBe(false);
-      expect(gap.body.first_broken.reason).toMatch(/^missing row/);
-      const cols = Object.keys(saved);
-      db.prepare(`INSERT INTO audit_events (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).run(
-        ...cols.map((c) => saved[c]),
-      );
-      expect((await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify')).body.ok).toBe(true);
-    } finally {
-      db.close();
-    }
+    const db = s.lk.store.db;
+    const row = await db
+      .selectFrom('audit_events')
+      .select(['seq', 'record'])
+      .where('event', '=', 'proxy.request.completed')
+      .orderBy('seq')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    const setRecord = (record: string) =>
+      db.updateTable('audit_events').set({ record }).where('seq', '=', row.seq).execute();
+    await setRecord(row.record.replace('"status_code":200', '"status_code":201'));
+    const bad = await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify');
+    expect(bad.body.ok).toBe(false);
+    expect(bad.body.first_broken.reason).toBe('hash mismatch');
+    await setRecord(row.record);
+    expect((await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify')).body.ok).toBe(true);
+    const saved = await db.selectFrom('audit_events').selectAll().where('seq', '=', row.seq).executeTakeFirstOrThrow();
+    await db.deleteFrom('audit_events').where('seq', '=', row.seq).execute();
+    const gap = await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify');
+    expect(gap.body.ok).toBe(false);
+    expect(gap.body.first_broken.reason).toMatch(/^missing row/);
+    await db.insertInto('audit_events').values(saved).execute();
+    expect((await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify')).body.ok).toBe(true);
   });
 
   test('fail closed: when the audit store cannot write, calls get 503 audit_unavailable and the upstream is not called', async () => {
-    const db = new Database(path.join(s.dataDir, 'latchkey.db'));
-    try {
-      db.exec(
-        "CREATE TRIGGER block_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit store read-only'); END",
-      );
+    const db = s.lk.store.db;
+    const block =
+      s.dialect === 'sqlite'
+        ? [sql`CREATE TRIGGER block_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'read-only'); END`]
+        : [
+            sql`CREATE FUNCTION block_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'read-only'; END $$ LANGUAGE plpgsql`,
+            sql`CREATE TRIGGER block_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION block_audit()`,
+          ];
+    const unblock =
+      s.dialect === 'sqlite'
+        ? [sql`DROP TRIGGER block_audit`]
+        : [sql`DROP TRIGGER block_audit ON audit_events`, sql`DROP FUNCTION block_audit()`];
+    {
+      for (const q of block) await q.execute(db);
       // The writability probe runs every second; the first call after a fault may also fail on commit.
       await new Promise((r) => setTimeout(r, 1200));
       const before = up.seen.length;
@@ -157,13 +161,11 @@ describe('audit trail', () => {
       expect(g2.status).toBe(503);
       const spare = (await s.lk.services.grants.list(s.appId, { limit: 500, offset: 0 })).total;
       expect(spare).toBe(1);
-      db.exec('DROP TRIGGER block_audit');
+      for (const q of unblock) await q.execute(db);
       await new Promise((r) => setTimeout(r, 1200));
       expect((await forward(grantId)).status).toBe(200);
       expect((await fetch(`${s.baseUrl}/readyz`)).status).toBe(200);
       expect((await api(s.baseUrl, s.appKey, 'GET', '/v1/audit/verify')).body.ok).toBe(true);
-    } finally {
-      db.close();
     }
   });
 });

@@ -16,6 +16,8 @@ export const AUDIT_EVENTS = [
   'key.revoked',
   'app.created',
   'keyring.root_rotated',
+  'provider.template.created',
+  'provider.template.deleted',
 ] as const;
 
 /** One audit event name. */
@@ -51,6 +53,8 @@ export const AuditEvent = z.object({
     tool: z.string().nullable(),
     role: z.string().nullable(),
   }),
+  /** Small non-secret facts (ids, counts; `front_door` — `forward`, `proxy`, `gateway`, `probe` — on proxy events). */
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
   hash: z.string(),
 });
 

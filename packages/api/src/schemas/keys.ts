@@ -12,6 +12,8 @@ export const MintKeyBody = z.object({
   expires_at: Timestamp.optional(),
   signed_only: z.boolean().default(false),
   cidrs: z.array(Cidr).max(50).optional(),
+  /** Requests per minute this key may make (shared by every replica); unset = unlimited. */
+  rate_limit_rpm: z.number().int().min(1).max(1_000_000).optional(),
 });
 
 /** Public metadata of an API key; the key itself is never returned after minting. */
@@ -24,6 +26,7 @@ export const KeyMeta = z.object({
   cidrs: z.array(z.string()),
   status: z.enum(['active', 'deprecated', 'revoked', 'expired']),
   signed_only: z.boolean(),
+  rate_limit_rpm: z.number().int().nullable(),
   created_at: Timestamp,
   expires_at: Timestamp.nullable(),
   revoked_at: Timestamp.nullable(),

@@ -14,6 +14,7 @@ export const wireKey = api.KeyMeta.parse({
   cidrs: ['10.0.0.0/8'],
   status: 'active',
   signed_only: true,
+  rate_limit_rpm: 600,
   created_at: TS,
   expires_at: null,
   revoked_at: null,
@@ -28,6 +29,7 @@ export const wireSecret = api.SecretMeta.parse({
   template_id: null,
   injection: { headers: [{ name: 'x-client-id', format: '{client_id}' }] },
   allowed_hosts: ['api.stripe.com'],
+  base_url: null,
   fingerprint: '0123456789abcdef',
   last4: null,
   version: 1,
@@ -72,5 +74,6 @@ export const wireAuditEvent = api.AuditEvent.parse({
   reason: 'show billing page',
   context: { Ticket_ID: 'T-1', 'user-id': 'u1' },
   trace: { run_id: 'run1', thread_id: null, tool: 'charges', role: null },
+  details: { front_door: 'forward' },
   hash: 'ab'.repeat(32),
 });

@@ -21,6 +21,14 @@ export interface Config {
   readonly upstreamBodyTimeoutMs: number;
   readonly proxyMaxResponseBytes: number;
   readonly maxBodyBytes: number;
+  readonly databasePoolSize: number;
+  readonly databaseConnectTimeoutMs: number;
+  readonly databaseStatementTimeoutMs: number;
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
+  readonly cacheTtlMs: number;
+  readonly cacheDegradedTtlMs: number;
+  readonly shutdownTimeoutMs: number;
 }
 
 /** Thrown when configuration is invalid; the message lists every bad key (never a value). */
@@ -88,5 +96,13 @@ export function loadConfig(
     upstreamBodyTimeoutMs: values.LATCHKEY_UPSTREAM_BODY_TIMEOUT_MS as number,
     proxyMaxResponseBytes: values.LATCHKEY_PROXY_MAX_RESPONSE_BYTES as number,
     maxBodyBytes: values.LATCHKEY_MAX_BODY_BYTES as number,
+    databasePoolSize: values.LATCHKEY_DATABASE_POOL_SIZE as number,
+    databaseConnectTimeoutMs: values.LATCHKEY_DATABASE_CONNECT_TIMEOUT_MS as number,
+    databaseStatementTimeoutMs: values.LATCHKEY_DATABASE_STATEMENT_TIMEOUT_MS as number,
+    redisUrl: values.LATCHKEY_REDIS_URL as string | undefined,
+    redisKeyPrefix: values.LATCHKEY_REDIS_KEY_PREFIX as string,
+    cacheTtlMs: values.LATCHKEY_CACHE_TTL_MS as number,
+    cacheDegradedTtlMs: values.LATCHKEY_CACHE_DEGRADED_TTL_MS as number,
+    shutdownTimeoutMs: values.LATCHKEY_SHUTDOWN_TIMEOUT_MS as number,
   });
 }

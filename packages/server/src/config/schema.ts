@@ -16,6 +16,46 @@ export const CONFIG_KEYS = {
       .optional(),
     description: 'Database URL: `sqlite:<path>` (default: `sqlite:` + `<data dir>/latchkey.db`) or `postgres://…`.',
   },
+  LATCHKEY_DATABASE_POOL_SIZE: {
+    schema: z.coerce.number().int().min(1).max(200).default(10),
+    description: 'PostgreSQL: connections in this replica’s pool.',
+  },
+  LATCHKEY_DATABASE_CONNECT_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).max(120_000).default(5_000),
+    description: 'PostgreSQL: time to open a connection, in milliseconds.',
+  },
+  LATCHKEY_DATABASE_STATEMENT_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).max(600_000).default(15_000),
+    description: 'PostgreSQL: longest a statement may run, in milliseconds.',
+  },
+  LATCHKEY_REDIS_URL: {
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…')
+      .optional(),
+    description:
+      'Redis for a cluster of replicas: shared signature nonces, rate-limit counters and cache invalidation. Unset: single node.',
+  },
+  LATCHKEY_REDIS_KEY_PREFIX: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/)
+      .default('latchkey:'),
+    description: 'Prefix of every Redis key and channel (lets several installations share one Redis).',
+  },
+  LATCHKEY_CACHE_TTL_MS: {
+    schema: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+    description: 'Lifetime of cached keys, grants and sealed credentials while invalidations reach every replica (ms).',
+  },
+  LATCHKEY_CACHE_DEGRADED_TTL_MS: {
+    schema: z.coerce.number().int().min(0).max(60_000).default(500),
+    description:
+      'Cache lifetime while Redis is configured but unreachable, bounding how long a revocation can go unseen (ms).',
+  },
+  LATCHKEY_SHUTDOWN_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(0).max(600_000).default(10_000),
+    description: 'On SIGTERM, how long in-flight requests may finish before connections are closed (ms).',
+  },
   LATCHKEY_MASTER_KEY: {
     schema: z.string().optional(),
     description: 'Root key: 32 bytes as base64 or 64 hex characters. Default: generated into `<data dir>/master.key`.',

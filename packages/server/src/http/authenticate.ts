@@ -4,6 +4,7 @@ import { SignatureError } from '../crypto/errors.js';
 import { verifyRequestSignature } from '../crypto/request-signature.js';
 import { LatchkeyError } from '../errors.js';
 import type { NonceStore } from '../coordination/nonce-store.js';
+import type { RateLimiter } from '../coordination/rate-limit.js';
 import type { KeyAuthRecord, KeysService } from '../modules/keys/keys.service.js';
 
 /** Who is calling: the result of authentication, attached to every authenticated request. */
@@ -67,9 +68,10 @@ function ipInCidrs(ip: string, cidrs: readonly string[]): boolean {
 export function createAuthenticator(deps: {
   keys: Pick<KeysService, 'lookupById' | 'lookupByToken'>;
   nonces: NonceStore;
+  rateLimiter?: RateLimiter;
   log: Logger;
 }): Authenticator {
-  const { keys, nonces, log } = deps;
+  const { keys, nonces, log, rateLimiter } = deps;
   const fail = (reason: string) => {
     log.debug({ reason }, 'authentication failed');
     return new LatchkeyError('unauthorized');
@@ -98,6 +100,11 @@ export function createAuthenticator(deps: {
     };
   }
 
+  async function limit(ctx: AuthContext, rec: KeyAuthRecord): Promise<AuthContext> {
+    if (rateLimiter && rec.rateLimitRpm) await rateLimiter.consume(`key:${rec.id}`, rec.rateLimitRpm);
+    return ctx;
+  }
+
   return async (req) => {
     if (req.headers['signature-input'] !== undefined || req.headers['signature'] !== undefined) {
       let found: KeyAuthRecord | undefined;
@@ -117,13 +124,13 @@ export function createAuthenticator(deps: {
         if (err instanceof SignatureError) throw fail(err.reason);
         throw err;
       }
-      return accept(found!, 'signature', req.ip, req.headers);
+      return limit(accept(found!, 'signature', req.ip, req.headers), found!);
     }
     const authz = req.headers['authorization'];
     if (typeof authz === 'string' && /^bearer /i.test(authz)) {
       const rec = await keys.lookupByToken(authz.slice(7).trim());
       if (!rec) throw fail('unknown_key');
-      return accept(rec, 'bearer', req.ip, req.headers);
+      return limit(accept(rec, 'bearer', req.ip, req.headers), rec);
     }
     throw fail('missing');
   };

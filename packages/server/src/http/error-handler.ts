@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from '@latchkey/api';
 import { LatchkeyError } from '../errors.js';
+import { isStoreUnavailable } from '../store/errors.js';
 
 /** Builds the error body of DESIGN §11. */
 export function errorBody(err: LatchkeyError, requestId: string): ErrorBody {
@@ -61,6 +62,9 @@ export function toLatchkeyError(err: unknown): LatchkeyError {
     (err instanceof SyntaxError && fe?.statusCode === undefined && /JSON/.test(String(fe.message)))
   ) {
     return new LatchkeyError('invalid_request');
+  }
+  if (isStoreUnavailable(err)) {
+    return new LatchkeyError('service_unavailable', { headers: { 'retry-after': '1' }, cause: err });
   }
   if (fe?.statusCode === 413) return new LatchkeyError('payload_too_large');
   if (fe?.statusCode === 415) return new LatchkeyError('unsupported_media_type');

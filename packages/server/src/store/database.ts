@@ -18,12 +18,16 @@ export interface Store {
 
 /**
  * Opens the database named by `url`: `sqlite:<path>` (better-sqlite3, WAL, busy timeout 5 s,
- * `synchronous=NORMAL`, foreign keys on) or `postgres://…` (pg pool).
+ * `synchronous=NORMAL`, foreign keys on) or `postgres://…` (pg pool of `poolSize` connections,
+ * connect and statement timeouts in milliseconds).
  *
  * @param url database URL from config.
  * @throws Error if the SQLite directory cannot be created.
  */
-export function openStore(url: string): Store {
+export function openStore(
+  url: string,
+  pgOptions: { poolSize?: number; connectTimeoutMs?: number; statementTimeoutMs?: number } = {},
+): Store {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
@@ -42,7 +46,21 @@ export function openStore(url: string): Store {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: pgOptions.poolSize ?? 10,
+    connectionTimeoutMillis: pgOptions.connectTimeoutMs ?? 5_000,
+    statement_timeout: pgOptions.statementTimeoutMs ?? 15_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // A connection dropped by the server (restart, failover) must not crash the process; the pool
+  // replaces it and the request that used it gets `503 service_unavailable`.
+  pool.on('error', () => {});
+  // A client that is checked out when its connection dies emits 'error' with no pool listener
+  // attached; the query in flight still receives the error, so a listener here only prevents a crash.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }

@@ -1,10 +1,17 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import * as m0001 from './migrations/0001_initial.js';
+import * as m0002 from './migrations/0002_custom_templates.js';
+import * as m0003 from './migrations/0003_secret_base_url.js';
+import * as m0004 from './migrations/0004_key_rate_limit.js';
+import { dialectOf } from './database.js';
 import type { Db } from './types.js';
 
 /** The ordered list of migrations, statically imported so bundles and tsx both work. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_custom_templates': m0002,
+  '0003_secret_base_url': m0003,
+  '0004_key_rate_limit': m0004,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -22,10 +29,17 @@ class StaticProvider implements MigrationProvider {
  */
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticProvider() });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // PostgreSQL serializes concurrent migrators with an advisory lock. SQLite has no such lock: when
+    // two processes migrate one file at once, the loser's transaction rolls back; it retries and finds
+    // the migrations applied.
+    if (dialectOf(db) === 'sqlite' && attempt < 5) {
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+      continue;
+    }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`Migration ${failed} failed`, { cause: error });
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -37,6 +37,7 @@ export interface ApiKeysTable {
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
+  rate_limit_rpm: number | null;
 }
 
 export interface ManagedSecretsTable {
@@ -49,6 +50,8 @@ export interface ManagedSecretsTable {
   template_id: string | null;
   injection: string;
   allowed_hosts: string;
+  /** Gateway base URL (migration 0003); null: the template's applies. */
+  base_url: string | null;
   value_sealed: string | null;
   dek_wrapped: string | null;
   fingerprint: string;
@@ -105,6 +108,15 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
+/** A per-app custom provider template; `template` is the validated template as JSON text. */
+export interface ProviderTemplatesTable {
+  app_id: string;
+  id: string;
+  kind: string;
+  template: string;
+  created_at: string;
+}
+
 /** The database schema. */
 export interface Database {
   apps: AppsTable;
@@ -114,6 +126,7 @@ export interface Database {
   grants: GrantsTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  provider_templates: ProviderTemplatesTable;
 }
 
 /** A database handle or a transaction: every repository function takes one first. */

@@ -168,6 +168,7 @@ function toEvent(seq: number, r: AuditRecord, hash: string): Event {
     reason: r.reason,
     context: r.context,
     trace: r.trace,
+    details: r.details ?? null,
     hash,
   };
 }

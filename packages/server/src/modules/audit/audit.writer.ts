@@ -31,6 +31,8 @@ export class AuditWriter {
   #healthy = true;
   #probeTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Set after a failed commit: the commit may have landed even though its acknowledgement was lost. */
+  #resync = false;
 
   /**
    * @param db database handle.
@@ -45,6 +47,13 @@ export class AuditWriter {
 
   /** Loads the chain head of this replica and starts the 1 s writability probe. */
   async init(probeIntervalMs = 1000): Promise<void> {
+    await this.#loadHead();
+    this.#probeTimer = setInterval(() => void this.#probe(), probeIntervalMs);
+    this.#probeTimer.unref();
+  }
+
+  /** Reads this replica's chain head from the database. */
+  async #loadHead(): Promise<void> {
     const head = await this.#db
       .selectFrom('audit_events')
       .select(['chain_seq', 'hash'])
@@ -56,8 +65,6 @@ export class AuditWriter {
       this.#headSeq = Number(head.chain_seq);
       this.#headHash = head.hash;
     }
-    this.#probeTimer = setInterval(() => void this.#probe(), probeIntervalMs);
-    this.#probeTimer.unref();
   }
 
   /** Whether the last write (or probe) succeeded. Secret-using calls are refused while false. */
@@ -110,6 +117,14 @@ export class AuditWriter {
   async #flush(): Promise<void> {
     if (this.#flushing || this.#pending.length === 0) return;
     this.#flushing = true;
+    if (this.#resync) {
+      try {
+        await this.#loadHead();
+        this.#resync = false;
+      } catch {
+        // Still unreachable: the batch below fails too and is reported to its callers.
+      }
+    }
     const batch = this.#pending.splice(0, this.#pending.length);
     const startSeq = this.#headSeq;
     const startHash = this.#headHash;
@@ -153,6 +168,7 @@ export class AuditWriter {
       for (const p of batch) p.resolve();
     } catch (err) {
       this.#healthy = false;
+      this.#resync = true;
       this.#log.error({ err: { code: (err as { code?: string }).code }, rows: rows.length }, 'audit commit failed');
       for (const p of batch) p.reject(err);
     } finally {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { CreateGrantBody, Grant, ListGrantsQuery } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
+import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { Db, GrantsTable } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Actor } from '../keys/keys.service.js';
@@ -52,11 +53,14 @@ export function createGrantsService(deps: {
   db: Db;
   audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
   secretLookup: (appId: string, secretId: string) => Promise<{ template_id: string | null }>;
+  /** Per-replica cache of resolved grants, invalidated cluster-wide through `bus`. */
+  cache: Cache<{ g: ResolvedGrant | null }>;
+  bus: Pick<InvalidationBus, 'publish'>;
   now?: () => Date;
 }): GrantsService {
   const { db, audit } = deps;
   const now = deps.now ?? (() => new Date());
-  const cache = new Map<string, ResolvedGrant | null>();
+  const { cache, bus } = deps;
 
   function toGrant(r: GrantsTable, nowIso: string): GrantT {
     return {
@@ -85,7 +89,7 @@ export function createGrantsService(deps: {
 
   async function revokeOne(appId: string, row: GrantsTable, reason: string | null, actor: Actor): Promise<boolean> {
     const changed = await repo.revokeGrant(db, appId, row.id, now().toISOString(), reason);
-    cache.delete(row.id);
+    bus.publish('grant', row.id);
     if (changed) {
       await audit.recordBestEffort({
         event: 'grant.revoked',
@@ -134,7 +138,7 @@ export function createGrantsService(deps: {
         revoked_reason: null,
       };
       await repo.insertGrant(db, row);
-      cache.delete(row.id);
+      bus.publish('grant', row.id);
       await audit.record({
         event: 'grant.issued',
         appId,
@@ -186,26 +190,24 @@ export function createGrantsService(deps: {
       return n;
     },
     async resolve(appId, grantId) {
-      const key = grantId;
-      let g = cache.get(key);
-      if (g === undefined) {
+      const { g } = await cache.getOrLoad(grantId, async () => {
         const row = await db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
-        g = row
-          ? Object.freeze({
-              id: row.id,
-              appId: row.app_id,
-              kind: row.kind as ResolvedGrant['kind'],
-              managedSecretId: row.managed_secret_id,
-              providerId: row.provider_id,
-              principalType: row.principal_type,
-              agentId: row.agent_id,
-              expiresAt: row.expires_at,
-              revokedAt: row.revoked_at,
-            })
-          : null;
-        if (cache.size > 200_000) cache.clear();
-        cache.set(key, g);
-      }
+        return {
+          g: row
+            ? Object.freeze({
+                id: row.id,
+                appId: row.app_id,
+                kind: row.kind as ResolvedGrant['kind'],
+                managedSecretId: row.managed_secret_id,
+                providerId: row.provider_id,
+                principalType: row.principal_type,
+                agentId: row.agent_id,
+                expiresAt: row.expires_at,
+                revokedAt: row.revoked_at,
+              })
+            : null,
+        };
+      });
       // Another app's grant is indistinguishable from a missing one (404, never 403).
       return g && g.appId === appId ? g : undefined;
     },

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { KeyMeta, MintKeyBody } from '@latchkey/api';
 import { deriveSigningKey, generateToken, hashToken, timingSafeEqualStrings } from '../../crypto/tokens.js';
 import { LatchkeyError } from '../../errors.js';
+import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { ApiKeysTable, Db } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { KeyringService } from '../keyring/keyring.service.js';
@@ -28,6 +29,8 @@ export interface KeyAuthRecord {
   scopes: readonly string[];
   cidrs: readonly string[];
   signedOnly: boolean;
+  /** Requests per minute, or null for unlimited. */
+  rateLimitRpm: number | null;
   status: 'active' | 'deprecated' | 'revoked' | 'expired';
   expiresAt: string | null;
   signingKey: Buffer;
@@ -53,7 +56,7 @@ export interface KeysService {
     page: { limit: number; offset: number },
   ): Promise<{ keys: z.infer<typeof KeyMeta>[]; total: number }>;
   revoke(appId: string, keyId: string, actor: Actor): Promise<z.infer<typeof KeyMeta>>;
-  /** Key by public id with its unsealed signing key; cached for `cacheTtlMs`. */
+  /** Key by public id with its unsealed signing key (cached per replica, invalidated on change). */
   lookupById(keyId: string): Promise<KeyAuthRecord | undefined>;
   /** Key by its raw value (bearer auth); compares by SHA-256. */
   lookupByToken(apiKey: string): Promise<KeyAuthRecord | undefined>;
@@ -70,6 +73,7 @@ function toMeta(row: ApiKeysTable, nowIso: string): z.infer<typeof KeyMeta> {
     cidrs: JSON.parse(row.cidrs) as string[],
     status: keyStatus(row, nowIso),
     signed_only: row.signed_only === 1,
+    rate_limit_rpm: row.rate_limit_rpm,
     created_at: row.created_at,
     expires_at: row.expires_at,
     revoked_at: row.revoked_at,
@@ -79,19 +83,20 @@ function toMeta(row: ApiKeysTable, nowIso: string): z.infer<typeof KeyMeta> {
 /**
  * Creates the keys service.
  *
- * @param deps `db`, `keyring` (seals signing keys under the app KEK), `audit`, `cacheTtlMs` for auth lookups.
+ * @param deps `db`, `keyring` (seals signing keys under the app KEK), `audit`, the auth-record `cache` and the invalidation `bus`.
  */
 export function createKeysService(deps: {
   db: Db;
   keyring: Pick<KeyringService, 'sealWithKek' | 'openWithKek'>;
   audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
-  cacheTtlMs?: number;
+  /** Per-replica cache of auth records, invalidated cluster-wide through `bus`. */
+  cache: Cache<{ rec: KeyAuthRecord | undefined }>;
+  bus: Pick<InvalidationBus, 'publish'>;
   now?: () => Date;
 }): KeysService {
   const { db, keyring, audit } = deps;
   const now = deps.now ?? (() => new Date());
-  const ttl = deps.cacheTtlMs ?? 5_000;
-  const cache = new Map<string, { rec: KeyAuthRecord | undefined; until: number }>();
+  const { cache, bus } = deps;
 
   async function toAuth(row: ApiKeysTable): Promise<KeyAuthRecord> {
     const signingKey = await keyring.openWithKek(
@@ -107,6 +112,7 @@ export function createKeysService(deps: {
       scopes: Object.freeze(JSON.parse(row.scopes) as string[]),
       cidrs: Object.freeze(JSON.parse(row.cidrs) as string[]),
       signedOnly: row.signed_only === 1,
+      rateLimitRpm: row.rate_limit_rpm,
       status: keyStatus(row, now().toISOString()),
       expiresAt: row.expires_at,
       signingKey,
@@ -115,19 +121,14 @@ export function createKeysService(deps: {
   }
 
   async function lookupById(keyId: string): Promise<KeyAuthRecord | undefined> {
-    const hit = cache.get(keyId);
-    const t = Date.now();
-    if (hit && hit.until > t) {
-      const rec = hit.rec;
-      if (rec && rec.status !== 'revoked' && rec.expiresAt && rec.expiresAt <= now().toISOString()) {
-        return { ...rec, status: 'expired' };
-      }
-      return rec;
+    const { rec } = await cache.getOrLoad(keyId, async () => {
+      const row = await repo.findKeyById(db, keyId);
+      return { rec: row ? await toAuth(row) : undefined };
+    });
+    // Expiry is derived from the clock at use time, not from when the record was cached.
+    if (rec && rec.status !== 'revoked' && rec.expiresAt && rec.expiresAt <= now().toISOString()) {
+      return { ...rec, status: 'expired' };
     }
-    const row = await repo.findKeyById(db, keyId);
-    const rec = row ? await toAuth(row) : undefined;
-    if (cache.size > 100_000) cache.clear();
-    cache.set(keyId, { rec, until: t + ttl });
     return rec;
   }
 
@@ -178,10 +179,11 @@ export function createKeysService(deps: {
         created_at: createdAt,
         expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
         revoked_at: null,
+        rate_limit_rpm: input.rate_limit_rpm ?? null,
       };
       signingKey.fill(0);
       await repo.insertKey(db, row);
-      cache.delete(id);
+      bus.publish('key', id);
       await audit.record({
         event: 'key.minted',
         appId,
@@ -201,7 +203,7 @@ export function createKeysService(deps: {
       if (!row || row.app_id !== appId) throw new LatchkeyError('key_not_found');
       const nowIso = now().toISOString();
       await repo.revokeKey(db, appId, keyId, nowIso);
-      cache.delete(keyId);
+      bus.publish('key', keyId);
       const after = (await repo.findKeyById(db, keyId))!;
       if (!row.revoked_at) {
         await audit.recordBestEffort({

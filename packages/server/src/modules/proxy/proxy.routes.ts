@@ -4,10 +4,10 @@ import { FORWARD_HEADERS, ProxyRequestBody, ProxyResult } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
 import type { AuthContext, Authenticator } from '../../http/authenticate.js';
 import { authenticateRequest, requireScope } from '../../http/auth-hook.js';
-import { sendError, toLatchkeyError } from '../../http/error-handler.js';
+import { toLatchkeyError } from '../../http/error-handler.js';
 import { authOf, errorResponses } from '../../http/route-kit.js';
 import type { ProxyService } from './proxy.service.js';
-import type { ProxyCall, TraceFields } from './proxy.types.js';
+import { hasRequestBody, one, parseContext, readBody, streamToCaller, traceOf } from './front-door.js';
 import { checkCaller } from './steps/check-caller.js';
 import { sanitizeHeaders } from './steps/inject.js';
 import { redactBody, responseHeaders } from './steps/respond.js';
@@ -18,53 +18,6 @@ const GRANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 // RFC 9110 field names (tokens) and the field-value bytes undici sends (no CR, LF or NUL).
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
-function one(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function traceOf(headers: FastifyRequest['headers']): TraceFields {
-  const t = (name: string) => one(headers[name])?.slice(0, 200) ?? null;
-  return {
-    runId: t(FORWARD_HEADERS.runId),
-    threadId: t(FORWARD_HEADERS.threadId),
-    tool: t(FORWARD_HEADERS.tool),
-    role: t(FORWARD_HEADERS.role),
-  };
-}
-
-function parseContext(raw: string | undefined): Record<string, string> | null {
-  if (raw === undefined) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    v = undefined;
-  }
-  const ok =
-    v !== null &&
-    typeof v === 'object' &&
-    !Array.isArray(v) &&
-    Object.keys(v).length <= 20 &&
-    Object.entries(v).every(([k, x]) => k.length >= 1 && k.length <= 64 && typeof x === 'string' && x.length <= 256);
-  if (!ok)
-    throw new LatchkeyError('invalid_request', {
-      message: 'latchkey-context must be a JSON object of at most 20 short strings.',
-      details: { header: FORWARD_HEADERS.context },
-    });
-  return v as Record<string, string>;
-}
-
-async function readBody(request: FastifyRequest, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request.raw) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new LatchkeyError('payload_too_large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 /**
  * The two front doors to the pipeline: `ANY /v1/forward` (streaming) and `POST /v1/proxy` (JSON envelope).
@@ -80,8 +33,7 @@ export function proxyRoutes(deps: {
 
   async function forwardHandler(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const h = request.headers;
-    const hasBody =
-      (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+    const hasBody = hasRequestBody(request);
     const signed = h['signature-input'] !== undefined;
     // A signed body is verified against its Content-Digest before anything is sent upstream.
     const bodyBytes = signed && hasBody ? await readBody(request, deps.maxBodyBytes) : undefined;
@@ -112,53 +64,9 @@ export function proxyRoutes(deps: {
       await proxy.auditDenied({ ...base, url: null }, toLatchkeyError(err));
       throw err;
     }
-    const call = await proxy.prepare({ ...base, url, headers: sanitizeHeaders(h, signed) });
     const body = bodyBytes ?? (hasBody ? request.raw : null);
-    streamToCaller(call, body, reply);
-  }
-
-  function streamToCaller(call: ProxyCall, body: Buffer | NodeJS.ReadableStream | null, reply: FastifyReply): void {
-    reply.hijack();
-    const res = reply.raw;
-    let done = false;
-    const control = proxy.forward(call, body as Buffer | null, {
-      async start(statusCode, headers) {
-        try {
-          await proxy.auditCompleted(call, statusCode, null);
-        } catch (err) {
-          sendError(reply, toLatchkeyError(err));
-          throw err;
-        }
-        const out = responseHeaders(headers, call.redact ?? []);
-        out['x-request-id'] = reply.request.id;
-        const extra = reply.getHeader('latchkey-key-deprecated');
-        if (extra) out['latchkey-key-deprecated'] = String(extra);
-        res.writeHead(statusCode, out);
-      },
-      data(chunk) {
-        const ok = res.write(chunk);
-        if (!ok) res.once('drain', () => control.resume());
-        return ok;
-      },
-      end() {
-        done = true;
-        res.end();
-      },
-      error(err, afterStart) {
-        done = true;
-        if (afterStart) {
-          res.destroy();
-          return;
-        }
-        proxy.auditCompleted(call, null, err.code).then(
-          () => sendError(reply, err),
-          (auditErr: unknown) => sendError(reply, toLatchkeyError(auditErr)),
-        );
-      },
-    });
-    res.on('close', () => {
-      if (!done) control.abort();
-    });
+    const call = await proxy.prepare({ ...base, url, headers: sanitizeHeaders(h, signed), body });
+    streamToCaller(proxy, call, body, reply);
   }
 
   return async function (app: FastifyInstance): Promise<void> {
@@ -244,7 +152,7 @@ export function proxyRoutes(deps: {
         const clean = sanitizeHeaders(headers, false);
         // The envelope buffers and redacts the body, so ask for it uncompressed.
         clean['accept-encoding'] = 'identity';
-        const call = await proxy.prepare({ ...base, url, headers: clean });
+        const call = await proxy.prepare({ ...base, url, headers: clean, body });
         const result = await new Promise<{
           status: number;
           headers: Record<string, string | string[] | undefined>;

@@ -1,9 +1,16 @@
+import type { Readable } from 'node:stream';
 import type { AuthContext } from '../../http/authenticate.js';
 import type { ResolvedGrant } from '../grants/grants.service.js';
 import type { SealedCredential } from '../secrets/secrets.service.js';
 
 /** Outgoing request headers, lowercase names. */
 export type HeaderMap = Record<string, string | string[]>;
+
+/**
+ * The door a call came in through (DESIGN §4): `/v1/forward`, `/v1/proxy` or `/gw/{grant_id}/…`;
+ * `probe` is a managed secret's test call (`POST /v1/managed-secrets/{id}/test`), which has no grant.
+ */
+export type FrontDoor = 'forward' | 'proxy' | 'gateway' | 'probe';
 
 /** Trace fields a caller attaches to a call (audit only). */
 export interface TraceFields {
@@ -16,7 +23,7 @@ export interface TraceFields {
 /** One call moving through the pipeline of DESIGN §4.1. */
 export interface ProxyCall {
   readonly auth: AuthContext;
-  readonly frontDoor: 'forward' | 'proxy';
+  readonly frontDoor: FrontDoor;
   method: string;
   url: URL;
   readonly grantId: string;
@@ -29,4 +36,9 @@ export interface ProxyCall {
   credential?: SealedCredential;
   /** Values to scrub if the upstream echoes them (set by the inject step). */
   redact?: string[];
+  /**
+   * The body to send, when the front door handed it to `prepare`: the inject step may replace a
+   * stream with its bytes (an `aws_sigv4` signature over a body that had to be hashed).
+   */
+  body?: Buffer | Readable | null;
 }

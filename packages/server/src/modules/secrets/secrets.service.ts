@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { CreateSecretBody, Injection, RotateSecretBody, SecretMeta, UpdateSecretBody } from '@latchkey/api';
-import type { ProviderTemplate } from '@latchkey/providers';
+import type { ManagedSecretTemplate } from '@latchkey/providers';
 import { LatchkeyError } from '../../errors.js';
+import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { Db, ManagedSecretsTable } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { KeyringService } from '../keyring/keyring.service.js';
 import type { Actor } from '../keys/keys.service.js';
-import { canonicalValue, last4Of, normalizeAllowedHosts, normalizeInjection, type SecretType } from './secrets.fns.js';
+import {
+  canonicalValue,
+  last4Of,
+  normalizeAllowedHosts,
+  normalizeBaseUrl,
+  normalizeInjection,
+  type SecretType,
+} from './secrets.fns.js';
 import * as repo from './secrets.repo.js';
 
 type Meta = z.infer<typeof SecretMeta>;
@@ -23,6 +31,8 @@ export interface SealedCredential {
   readonly templateId: string | null;
   readonly injection: Readonly<z.infer<typeof Injection>>;
   readonly allowedHosts: readonly string[];
+  /** Gateway base URL: the secret's own `base_url`, else its template's; null if neither. */
+  readonly baseUrl: string | null;
   readonly version: number;
   readonly sealed: string;
   readonly dek: Buffer;
@@ -44,9 +54,10 @@ export interface SecretsService {
   openCredential(cred: SealedCredential): string;
 }
 
-/** Templates by id (the provider catalog). */
+/** Managed-secret templates as an app sees them: the provider catalog plus the app's custom templates. */
 export interface TemplateLookup {
-  get(id: string): ProviderTemplate | undefined;
+  /** The managed-secret template `id` for `appId`, or `undefined` (unknown id or an OAuth entry). */
+  get(appId: string, id: string): Promise<ManagedSecretTemplate | undefined>;
 }
 
 /**
@@ -60,12 +71,14 @@ export function createSecretsService(deps: {
   audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
   templates: TemplateLookup;
   revokeGrantsForSecret: (appId: string, secretId: string, reason: string, actor: Actor) => Promise<number>;
+  /** Per-replica cache of sealed credentials by secret id, invalidated cluster-wide through `bus`. */
+  cache: Cache<{ cred: SealedCredential | null }>;
+  bus: Pick<InvalidationBus, 'publish'>;
   now?: () => Date;
 }): SecretsService {
   const { db, keyring, audit, templates } = deps;
   const now = deps.now ?? (() => new Date());
-  const cache = new Map<string, SealedCredential>();
-  const cacheKey = (appId: string, id: string) => `${appId}/${id}`;
+  const { cache, bus } = deps;
   const target = (appId: string, id: string) => ({ appId, table: 'managed_secrets', recordId: id, field: 'value' });
 
   function toMeta(r: ManagedSecretsTable): Meta {
@@ -78,6 +91,7 @@ export function createSecretsService(deps: {
       template_id: r.template_id,
       injection: JSON.parse(r.injection) as Meta['injection'],
       allowed_hosts: JSON.parse(r.allowed_hosts) as string[],
+      base_url: r.base_url ?? null,
       fingerprint: r.fingerprint,
       last4: r.last4,
       version: r.version,
@@ -96,7 +110,7 @@ export function createSecretsService(deps: {
   return {
     async create(appId, input, actor) {
       audit.assertWritable();
-      const template = input.template_id ? templates.get(input.template_id) : undefined;
+      const template = input.template_id ? await templates.get(appId, input.template_id) : undefined;
       if (input.template_id && !template)
         throw new LatchkeyError('provider_not_found', { details: { template_id: input.template_id } });
       const type = (template?.credential_type ?? input.type) as SecretType | undefined;
@@ -128,6 +142,7 @@ export function createSecretsService(deps: {
         });
       }
       const allowedHosts = normalizeAllowedHosts(hostsInput);
+      const baseUrl = input.base_url === undefined ? null : normalizeBaseUrl(input.base_url, allowedHosts);
       const canonical = canonicalValue(type, input.value, injection);
       if (await repo.slugExists(db, appId, input.slug))
         throw new LatchkeyError('managed_secret_slug_exists', { details: { slug: input.slug } });
@@ -148,6 +163,7 @@ export function createSecretsService(deps: {
         template_id: template?.id ?? null,
         injection: JSON.stringify(injection),
         allowed_hosts: JSON.stringify(allowedHosts),
+        base_url: baseUrl,
         value_sealed: sealed,
         dek_wrapped: dekWrapped,
         fingerprint: fp,
@@ -192,8 +208,13 @@ export function createSecretsService(deps: {
       if (input.description !== undefined) set.description = input.description;
       if (input.allowed_hosts !== undefined)
         set.allowed_hosts = JSON.stringify(normalizeAllowedHosts(input.allowed_hosts));
+      // The base URL must stay inside the binding, whichever of the two changes.
+      const baseUrl = input.base_url === undefined ? row.base_url : input.base_url;
+      if (baseUrl !== null && (input.base_url !== undefined || input.allowed_hosts !== undefined)) {
+        set.base_url = normalizeBaseUrl(baseUrl, JSON.parse(set.allowed_hosts ?? row.allowed_hosts) as string[]);
+      } else if (input.base_url === null) set.base_url = null;
       await repo.updateSecret(db, appId, id, set);
-      cache.delete(cacheKey(appId, id));
+      bus.publish('secret', id);
       await audit.record({
         event: 'secret.updated',
         appId,
@@ -216,7 +237,7 @@ export function createSecretsService(deps: {
       const fp = await keyring.fingerprint(appId, plaintext);
       plaintext.fill(0);
       const ts = now().toISOString();
-      const template = row.template_id ? templates.get(row.template_id) : undefined;
+      const template = row.template_id ? await templates.get(appId, row.template_id) : undefined;
       await repo.updateSecret(db, appId, id, {
         value_sealed: sealed,
         dek_wrapped: dekWrapped,
@@ -226,7 +247,7 @@ export function createSecretsService(deps: {
         rotated_at: ts,
         updated_at: ts,
       });
-      cache.delete(cacheKey(appId, id));
+      bus.publish('secret', id);
       await audit.record({
         event: 'secret.rotated',
         appId,
@@ -244,7 +265,7 @@ export function createSecretsService(deps: {
       const revokedGrants = await deps.revokeGrantsForSecret(appId, id, 'managed secret deleted', actor);
       const ts = now().toISOString();
       await repo.updateSecret(db, appId, id, { deleted_at: ts, updated_at: ts, value_sealed: null, dek_wrapped: null });
-      cache.delete(cacheKey(appId, id));
+      bus.publish('secret', id);
       await audit.recordBestEffort({
         event: 'secret.deleted',
         appId,
@@ -257,29 +278,32 @@ export function createSecretsService(deps: {
       return { revokedGrants };
     },
     async getCredential(appId, id) {
-      const k = cacheKey(appId, id);
-      const hit = cache.get(k);
-      if (hit) return hit;
-      const row = await repo.findSecret(db, appId, id);
-      if (!row || !row.value_sealed || !row.dek_wrapped) return undefined;
-      const dek = await keyring.openDek(target(appId, id), row.dek_wrapped);
-      const cred: SealedCredential = Object.freeze({
-        secretId: id,
-        appId,
-        type: row.type as SecretType,
-        templateId: row.template_id,
-        injection: Object.freeze(JSON.parse(row.injection) as z.infer<typeof Injection>),
-        allowedHosts: Object.freeze(JSON.parse(row.allowed_hosts) as string[]),
-        version: row.version,
-        sealed: row.value_sealed,
-        dek,
-      });
-      if (cache.size > 100_000) cache.clear();
-      cache.set(k, cred);
-      return cred;
+      // Secret ids are global; the app check keeps tenants apart even on a cache hit.
+      const { cred } = await cache.getOrLoad(id, () => loadCredential(appId, id));
+      return cred && cred.appId === appId ? cred : undefined;
     },
     openCredential(cred) {
       return keyring.openWithDek(target(cred.appId, cred.secretId), cred.dek, cred.sealed).toString('utf8');
     },
   };
+
+  async function loadCredential(appId: string, id: string): Promise<{ cred: SealedCredential | null }> {
+    const row = await repo.findSecret(db, appId, id);
+    if (!row || !row.value_sealed || !row.dek_wrapped) return { cred: null };
+    const dek = await keyring.openDek(target(appId, id), row.dek_wrapped);
+    const cred: SealedCredential = Object.freeze({
+      secretId: id,
+      appId,
+      type: row.type as SecretType,
+      templateId: row.template_id,
+      injection: Object.freeze(JSON.parse(row.injection) as z.infer<typeof Injection>),
+      allowedHosts: Object.freeze(JSON.parse(row.allowed_hosts) as string[]),
+      baseUrl:
+        row.base_url ?? (row.template_id ? (await templates.get(appId, row.template_id))?.base_url : undefined) ?? null,
+      version: row.version,
+      sealed: row.value_sealed,
+      dek,
+    });
+    return { cred };
+  }
 }

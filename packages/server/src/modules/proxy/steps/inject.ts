@@ -1,6 +1,7 @@
 import { fillFormat } from '@latchkey/providers';
 import type { SealedCredential } from '../../secrets/secrets.service.js';
 import type { HeaderMap } from '../proxy.types.js';
+import { signSigV4, type AwsSigV4Value, type SigV4Plan } from './sign-sigv4.js';
 
 /** Caller-supplied headers that could carry or shadow credentials: always removed before injection. */
 const CREDENTIAL_HEADERS = [
@@ -64,9 +65,18 @@ export function sanitizeHeaders(
  *
  * @param cred the sealed credential (settings).
  * @param valueJson the opened canonical JSON value (plaintext; do not keep a reference).
- * @returns the strings a response must not echo (for redaction).
+ * @param sigv4 `aws_sigv4` only: the plan from `planSigV4` (scope, payload hash, signing time).
+ * @returns the strings a response must not echo (for redaction); a promise for `aws_sigv4`, whose
+ *   signing is asynchronous.
+ * @throws TypeError for an `aws_sigv4` credential without `sigv4`.
  */
-export function injectCredential(cred: SealedCredential, valueJson: string, headers: HeaderMap, url: URL): string[] {
+export function injectCredential(
+  cred: SealedCredential,
+  valueJson: string,
+  headers: HeaderMap,
+  url: URL,
+  sigv4?: SigV4Plan,
+): string[] | Promise<string[]> {
   for (const h of CREDENTIAL_HEADERS) delete headers[h];
   const inj = cred.injection;
   if (inj.header) delete headers[inj.header.toLowerCase()];
@@ -96,6 +106,10 @@ export function injectCredential(cred: SealedCredential, valueJson: string, head
       for (const h of inj.headers ?? []) headers[h.name.toLowerCase()] = fillFormat(h.format, fields);
       for (const q of inj.query ?? []) url.searchParams.set(q.name, fillFormat(q.format, fields));
       return Object.values(fields).filter((s) => s.length >= 4);
+    }
+    case 'aws_sigv4': {
+      if (!sigv4) throw new TypeError('an aws_sigv4 credential is injected with a plan from planSigV4()');
+      return signSigV4(value as unknown as AwsSigV4Value, sigv4, headers, url);
     }
   }
 }

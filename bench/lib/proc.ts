@@ -1,0 +1,83 @@
+/**
+ * Linux /proc sampling of the processes under test: CPU time (utime + stime) and peak RSS (VmHWM).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+let clockTicks: number | undefined;
+
+/** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`, 100 on Linux). */
+export function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** Fields of /proc/<pid>/stat after the command name (which may contain spaces and parentheses). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time a process has used, user + system, in seconds (fields 14 and 15 of /proc/<pid>/stat).
+ *
+ * @param pid process id.
+ * @returns seconds, or 0 when the process is gone.
+ */
+export function cpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  // After "pid (comm) ", field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
+  if (!f) return 0;
+  return (Number(f[11]) + Number(f[12])) / ticksPerSecond();
+}
+
+/**
+ * Peak resident set size of a process (VmHWM of /proc/<pid>/status), in MB (10^6 bytes).
+ *
+ * @returns MB, or 0 when the process is gone.
+ */
+export function peakRssMb(pid: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? (Number(m[1]) * 1024) / 1e6 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Direct children of a process (e.g. nginx workers of their master), from
+ * /proc/<pid>/task/<pid>/children, else by scanning every /proc/<n>/stat for the parent id.
+ */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    const out: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      if (Number(statFields(Number(name))?.[1]) === pid) out.push(Number(name));
+    }
+    return out;
+  }
+}
+
+/** CPU seconds summed over a set of processes. */
+export function totalCpuSeconds(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/** Peak RSS summed over a set of processes (nginx: master + workers), in MB. */
+export function totalPeakRssMb(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + peakRssMb(pid), 0);
+}

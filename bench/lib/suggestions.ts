@@ -1,0 +1,105 @@
+/**
+ * Hotspots of `/v1/forward` recognized in the profile, and what to do about each. Every suggestion
+ * is shown with the share the profile measured for it, and only when that share is worth acting on.
+ */
+import type { ProfileAnalysis, Probe } from './cpu-profile.js';
+
+/** A hotspot: frames that identify it on the stack, a threshold, and the suggestion. */
+interface Hotspot extends Probe {
+  /** Suggested only at or above this share of busy time. */
+  readonly min: number;
+  readonly text: string;
+}
+
+/** The hotspots, also used as the profile's probes. */
+export const HOTSPOTS: readonly Hotspot[] = [
+  {
+    label: 'database work (kysely + driver; with warm caches this is the audit group commit)',
+    frame: /\/node_modules\/(kysely|better-sqlite3|pg|pg-protocol|pg-pool)\//,
+    min: 0.03,
+    text:
+      'Each group commit is a transaction with a multi-row INSERT into `audit_events`, which maintains five B-trees per row ' +
+      '(`seq`, unique `id`, unique `(replica_id, chain_seq)`, `(app_id, seq)`, `(grant_id, seq)`), then a COMMIT. ' +
+      'Let batches grow (flush on a 2–5 ms timer instead of every `setImmediate`; the issue measured a 5 ms group commit within noise), ' +
+      'keep a prepared statement per batch size instead of re-preparing a new SQL text per flush, and drop an index the queries do not need.',
+  },
+  {
+    label: 'audit row building at append (`toRecord`: ids, timestamps, redaction)',
+    frame: /^toRecord@.*\/modules\/audit\//,
+    min: 0.01,
+    text: 'Precompute the per-grant constant part of a proxy audit row and fill only the per-call fields.',
+  },
+  {
+    label: 'audit chain hashing at flush (`canonicalJson` + SHA-256)',
+    frame: /^(canonicalJson|chainHash)@.*\/modules\/audit\//,
+    min: 0.01,
+    text: 'Canonical JSON by key sorting on every row: serialize proxy rows with a fixed field order instead (same bytes, no sort).',
+  },
+  {
+    label: 'request id (`genReqId`: `randomBytes(10)` per request, app.ts)',
+    frame: /^getGenReqId@/,
+    min: 0.01,
+    text: 'Use a per-process random prefix plus a counter, or slice ids from a pre-filled random pool, instead of a `randomBytes` call per request.',
+  },
+  {
+    label: 'API key lookup (`lookupByToken`: SHA-256 of the presented key + cache)',
+    frame: /^lookupByToken@/,
+    min: 0.02,
+    text: 'Cache the authenticated context by the presented key string so a hot key costs one Map lookup, not a hash and a record rebuild.',
+  },
+  {
+    label: 'fastify (routing, hooks, reply)',
+    frame: /\/node_modules\/(fastify|find-my-way|avvio|@fastify)\//,
+    min: 0.05,
+    text: 'The streaming doors should `reply.hijack()` and write the raw response (the issue measured 35–42 % for `reply.send(stream)` vs ~5 % for hijack + `pool.stream()`); move per-request hooks off these routes.',
+  },
+  {
+    label: 'logging (pino)',
+    frame: /\/node_modules\/(pino|sonic-boom|pino-std-serializers)\//,
+    min: 0.01,
+    text: 'At level `warn` nothing should be serialized per request: no `log.child()` per request, no eager object building for debug/info lines.',
+  },
+  {
+    label: 'schema validation (zod)',
+    frame: /\/node_modules\/zod\//,
+    min: 0.01,
+    text: '`/v1/forward` has no JSON body: keep zod off this route (validate the few headers with precompiled checks).',
+  },
+  {
+    label: 'egress guard (`egress.ts`, ipaddr.js)',
+    frame: /(\/modules\/proxy\/egress\.ts|\/node_modules\/ipaddr\.js\/)/,
+    min: 0.02,
+    text: 'The guard runs at connect time; with keep-alive it should be near zero. A high share means connections are not reused.',
+  },
+  {
+    label: 'credential open (`openCredential`: the one AES-256-GCM open — the bare proxy pays it too)',
+    frame: /^openCredential@/,
+    min: 1,
+    text: '',
+  },
+  {
+    label: 'upstream client (undici, incl. the request write syscall)',
+    frame: /\/node_modules\/undici\//,
+    min: 1,
+    text: '',
+  },
+  {
+    label: 'garbage collection',
+    frame: /^\(garbage collector\)@/,
+    min: 0.06,
+    text: 'Allocation per request is high: header objects copied with spreads, per-request closures and JSON strings on the hot path are the usual sources; compare with the bare proxy.',
+  },
+];
+
+/**
+ * The suggestions whose hotspot reaches its threshold, most expensive first, each with its share.
+ *
+ * @returns markdown lines (without the bullet).
+ */
+export function suggestionsFor(a: ProfileAnalysis): string[] {
+  const out = HOTSPOTS.map((h, i) => ({ h, p: a.probes[i] }))
+    .filter(({ h, p }) => p && h.text && p.share >= h.min)
+    .sort((x, y) => y.p!.share - x.p!.share)
+    .map(({ h, p }) => `**${h.label} — ${(p!.share * 100).toFixed(1)} % of busy CPU.** ${h.text}`);
+  return out.length ? out : ['No hotspot above its threshold.'];
+}

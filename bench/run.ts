@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: Latchkey's proxy cost side by side with the upstream called directly, nginx and a
+ * bare Node proxy; scale (stored grants) and audit-mode sections; a CPU profile of `/v1/forward`.
+ * Writes docs/benchmarks.md and bench/results/latest.json; exits 1 when the run is invalid
+ * (non-2xx, errors or timeouts, a variant missing, a process that died), 2 on bad options.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runAudit, type AuditResult } from './lib/audit.js';
+import { stopAllChildren } from './lib/child.js';
+import { runComparison, type VariantResult } from './lib/compare.js';
+import { REPO_ROOT } from './lib/latchkey.js';
+import { describeMachine } from './lib/machine.js';
+import { parseOptions, sectionEnabled, USAGE, type BenchOptions } from './lib/options.js';
+import { serverVersion } from './lib/pg.js';
+import { runProfile, type ProfileResult } from './lib/profile.js';
+import { renderReport, type BenchResults } from './lib/report.js';
+import { runScale, type DbKind, type ScaleResult } from './lib/scale.js';
+import { checkTargets } from './lib/targets.js';
+import { startVariants } from './lib/variants-start.js';
+import { NGINX_WORKERS, startUpstream } from './variants/baselines.js';
+import { VARIANT_NAMES, type VariantName } from './variants/types.js';
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+/** How this run was invoked, for the report. */
+function commandLine(): string {
+  const args = process.argv.slice(2).join(' ');
+  if (process.env['npm_lifecycle_event'] === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
+  return `node --conditions=source --import tsx bench/run.ts${args ? ` ${args}` : ''}`;
+}
+
+async function main(opts: BenchOptions): Promise<number> {
+  const problems: string[] = [];
+  const skipped: string[] = [];
+  const pgVersion = opts.skipPg ? 'skipped (--skip-pg)' : await serverVersion(opts.pgUrl);
+  const machine = describeMachine(pgVersion);
+  const dbs: DbKind[] = opts.skipPg ? ['sqlite'] : ['sqlite', 'postgres'];
+  if (opts.skipPg) skipped.push('PostgreSQL: --skip-pg');
+  else if (pgVersion.startsWith('unreachable')) problems.push(`PostgreSQL at ${opts.pgUrl} is ${pgVersion}`);
+  const names = VARIANT_NAMES.filter((n) => !opts.only || opts.only.includes(n)) as VariantName[];
+  let comparison: VariantResult[] = [];
+  let orders: string[][] = [];
+  let scale: ScaleResult[] = [];
+  let audit: AuditResult[] = [];
+  let profile: ProfileResult | undefined;
+  const base = {
+    durationS: opts.durationS,
+    warmupS: opts.warmupS,
+    rounds: opts.rounds,
+    seed: opts.seed,
+    problems,
+    log,
+  };
+
+  const upstream = await startUpstream();
+  try {
+    if (names.length) {
+      const { variants, unavailable } = await startVariants(names, upstream, log);
+      for (const u of unavailable) if (u.expected) problems.push(`variant ${u.name} missing: ${u.reason}`);
+      try {
+        const out = await runComparison(variants, unavailable, { ...base, upstream });
+        comparison = out.results;
+        orders = out.orders;
+      } finally {
+        await Promise.all(variants.map((v) => v.stop()));
+      }
+    } else skipped.push('main comparison: no variant selected by --only');
+    const sqliteOnly = problems.some((p) => p.startsWith('PostgreSQL')) ? (['sqlite'] as DbKind[]) : dbs;
+    if (sectionEnabled(opts, 'scale')) {
+      log(`scale: sizes ${opts.scaleSizes.join(', ')} on ${sqliteOnly.join(', ')}`);
+      scale = await runScale({
+        ...base,
+        upstream,
+        durationS: opts.scaleDurationS,
+        sizes: opts.scaleSizes,
+        dbs: sqliteOnly,
+        pgUrl: opts.pgUrl,
+      });
+    } else skipped.push('scale: --skip-scale or --only');
+    if (scale.length && !opts.scaleSizes.includes(1_000_000))
+      skipped.push('scale at 1,000,000 grants: --quick or --scale-sizes');
+    if (sectionEnabled(opts, 'audit')) {
+      audit = await runAudit({ ...base, upstream, dbs: sqliteOnly, pgUrl: opts.pgUrl });
+    } else skipped.push('audit: --skip-audit or --only');
+    if (sectionEnabled(opts, 'profile')) {
+      profile = await runProfile(
+        upstream,
+        opts.profileS,
+        opts.warmupS,
+        problems,
+        log,
+        opts.profileOut && path.resolve(process.cwd(), opts.profileOut),
+      );
+    } else skipped.push('profile: --skip-profile or --only');
+  } finally {
+    await upstream.child.stop();
+  }
+
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    command: commandLine(),
+    options: opts,
+    machine,
+    nginxWorkers: NGINX_WORKERS,
+    orders,
+    comparison,
+    scale,
+    audit,
+    profile,
+    targets: checkTargets(comparison, scale, audit),
+    skipped,
+    problems,
+  };
+  const jsonPath = path.resolve(REPO_ROOT, opts.jsonPath);
+  mkdirSync(path.dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  const reportPath = path.resolve(REPO_ROOT, opts.reportPath);
+  mkdirSync(path.dirname(reportPath), { recursive: true });
+  writeFileSync(reportPath, renderReport(results));
+  log(`wrote ${path.relative(REPO_ROOT, reportPath)} and ${path.relative(REPO_ROOT, jsonPath)}`);
+  for (const t of results.targets) {
+    if (t.verdict === 'PASS' || t.verdict === 'MISS') {
+      log(`  ${t.verdict} ${t.area} ${t.subject}: ${t.metric} = ${t.value.toFixed(3)} ${t.unit} (target ${t.target})`);
+    }
+  }
+  if (problems.length) {
+    log(`INVALID RUN:\n  ${problems.join('\n  ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+let opts: BenchOptions;
+try {
+  opts = parseOptions(process.argv.slice(2));
+} catch (err) {
+  log(`${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const interrupt = () => void stopAllChildren().then(() => process.exit(130));
+process.once('SIGINT', interrupt);
+process.once('SIGTERM', interrupt);
+main(opts).then(
+  (code) => stopAllChildren().then(() => process.exit(code)),
+  (err: unknown) => {
+    log(`bench failed: ${(err as Error)?.stack ?? String(err)}`);
+    void stopAllChildren().then(() => process.exit(1));
+  },
+);

@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, test } from 'vitest';
+import { openStore, type Store } from '../src/store/database.js';
+import { isStoreUnavailable } from '../src/store/errors.js';
+import { migrateToLatest } from '../src/store/migrate.js';
+import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function fresh(dialect: 'sqlite' | 'postgres'): Promise<{ url: string; db?: TestDatabase }> {
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-store-'));
+    return { url: `sqlite:${path.join(dir, 'x.db')}` };
+  }
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  return { url: db.url, db };
+}
+
+function open(url: string): Store {
+  const s = openStore(url);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (dialect) => {
+  test('apply once, in order; a second run is a no-op; the schema is usable', async () => {
+    const { url } = await fresh(dialect);
+    const s = open(url);
+    expect(s.dialect).toBe(dialect);
+    const applied = await migrateToLatest(s.db);
+    expect(applied[0]).toBe('0001_initial');
+    expect([...applied].sort()).toEqual(applied);
+    expect(await migrateToLatest(s.db)).toEqual([]);
+    // Every table the repositories use exists and round-trips the portable types.
+    await s.db
+      .insertInto('apps')
+      .values({
+        id: 'app_1',
+        name: 'a',
+        kek_version: 1,
+        fingerprint_key_wrapped: 'x',
+        created_at: '2026-01-01T00:00:00.000Z',
+      })
+      .execute();
+    const row = await s.db.selectFrom('apps').selectAll().executeTakeFirstOrThrow();
+    expect(row).toEqual({
+      id: 'app_1',
+      name: 'a',
+      kek_version: 1,
+      fingerprint_key_wrapped: 'x',
+      created_at: '2026-01-01T00:00:00.000Z',
+    });
+    for (const t of ['app_keks', 'api_keys', 'managed_secrets', 'grants', 'audit_events', 'idempotency_keys']) {
+      const r = await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(t)}`.execute(s.db);
+      expect(Number(r.rows[0]!.n)).toBe(0);
+    }
+  });
+
+  test('two replicas starting together migrate once', async () => {
+    const { url } = await fresh(dialect);
+    const [s1, s2] = [open(url), open(url)];
+    const [r1, r2] = await Promise.all([migrateToLatest(s1.db), migrateToLatest(s2.db)]);
+    const names = [...r1, ...r2].sort();
+    expect(new Set(names).size).toBe(names.length); // nothing applied twice
+    const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(s1.db);
+    expect(rows.rows.map((r) => r.name)).toEqual([...new Set(names)].sort());
+  });
+
+  test('the slug of a live secret is unique per app (partial unique index)', async () => {
+    const { url } = await fresh(dialect);
+    const s = open(url);
+    await migrateToLatest(s.db);
+    await s.db
+      .insertInto('apps')
+      .values({ id: 'app_1', name: 'a', kek_version: 1, fingerprint_key_wrapped: 'x', created_at: 'now' })
+      .execute();
+    const secret = (id: string, deleted: string | null) => ({
+      id,
+      app_id: 'app_1',
+      slug: 'same',
+      name: null,
+      description: null,
+      type: 'bearer',
+      template_id: null,
+      injection: '{}',
+      allowed_hosts: '[]',
+      value_sealed: null,
+      dek_wrapped: null,
+      fingerprint: 'f',
+      last4: null,
+      version: 1,
+      created_at: 'now',
+      updated_at: 'now',
+      rotated_at: null,
+      deleted_at: deleted,
+    });
+    await s.db.insertInto('managed_secrets').values(secret('ms_1', 'yesterday')).execute();
+    await s.db.insertInto('managed_secrets').values(secret('ms_2', null)).execute();
+    await expect(s.db.insertInto('managed_secrets').values(secret('ms_3', null)).execute()).rejects.toThrow();
+  });
+});
+
+test('driver errors that mean "database unavailable" are recognised (→ 503), others are not', () => {
+  expect(isStoreUnavailable(Object.assign(new Error('terminating connection'), { code: '57P01' }))).toBe(true);
+  expect(isStoreUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+  expect(isStoreUnavailable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+  expect(isStoreUnavailable(Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' }))).toBe(true);
+  expect(isStoreUnavailable(Object.assign(new Error('dup'), { code: '23505' }))).toBe(false);
+  expect(isStoreUnavailable(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_UNIQUE' }))).toBe(false);
+});
