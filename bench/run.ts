@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as prettier from 'prettier';
 import { runAudit, type AuditResult } from './lib/audit.js';
 import { stopAllChildren } from './lib/child.js';
 import { runComparison, type VariantResult } from './lib/compare.js';
@@ -114,7 +115,9 @@ async function main(opts: BenchOptions): Promise<number> {
   };
   const jsonPath = path.resolve(REPO_ROOT, opts.jsonPath);
   mkdirSync(path.dirname(jsonPath), { recursive: true });
-  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  // Formatted like the rest of the repository, so `npm run lint` (prettier --check) accepts it.
+  const prettierOptions = { ...(await prettier.resolveConfig(jsonPath)), filepath: jsonPath };
+  writeFileSync(jsonPath, await prettier.format(JSON.stringify(results), prettierOptions));
   const reportPath = path.resolve(REPO_ROOT, opts.reportPath);
   mkdirSync(path.dirname(reportPath), { recursive: true });
   writeFileSync(reportPath, renderReport(results));

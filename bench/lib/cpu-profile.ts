@@ -59,7 +59,10 @@ export interface ProfileAnalysis {
 const COMPONENTS: [RegExp, string][] = [
   // better-sqlite3 runs statements synchronously in native code: that time shows as self time of
   // the JS frame that called it, kysely's SQLite driver.
-  [/\/node_modules\/kysely\/dist\/esm\/dialect\/sqlite\/sqlite-driver\.js$/, 'SQLite statements (native, via kysely driver)'],
+  [
+    /\/node_modules\/kysely\/dist\/esm\/dialect\/sqlite\/sqlite-driver\.js$/,
+    'SQLite statements (native, via kysely driver)',
+  ],
   [/\/packages\/server\/src\/modules\/audit\//, 'latchkey: audit'],
   [/\/packages\/server\/src\/modules\/proxy\//, 'latchkey: proxy pipeline'],
   [/\/packages\/server\/src\/http\//, 'latchkey: http (auth, errors)'],
@@ -88,7 +91,10 @@ const COMPONENTS: [RegExp, string][] = [
 
 /** Native functions without a script, by name. */
 const NATIVE: [RegExp, string][] = [
-  [/^(writev|writeBuffer|writeLatin1String|writeUtf8String|writeAsciiString|writeUcs2String|onStreamRead)$/, 'socket I/O (native)'],
+  [
+    /^(writev|writeBuffer|writeLatin1String|writeUtf8String|writeAsciiString|writeUcs2String|onStreamRead)$/,
+    'socket I/O (native)',
+  ],
   [/^(runMicrotasks|processTicksAndRejections)$/, 'microtask queue (native)'],
 ];
 
@@ -219,6 +225,10 @@ export function analyzeProfile(
     components: [...components]
       .sort((a, b) => b[1] - a[1])
       .map(([component, us]) => ({ component, ms: us / 1000, share: busyUs ? us / busyUs : 0 })),
-    probes: probes.map((p, i) => ({ label: p.label, ms: probeUs[i]! / 1000, share: busyUs ? probeUs[i]! / busyUs : 0 })),
+    probes: probes.map((p, i) => ({
+      label: p.label,
+      ms: probeUs[i]! / 1000,
+      share: busyUs ? probeUs[i]! / busyUs : 0,
+    })),
   };
 }

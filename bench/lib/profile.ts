@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { analyzeProfile, type CpuProfile, type ProfileAnalysis } from './cpu-profile.js';
 import { runLoad, type Measurement } from './load.js';
-import { HOTSPOTS } from './suggestions.js';
+import { HOTSPOT_PROBES } from './suggestions.js';
 import { createBenchGrant, startLatchkey } from './latchkey.js';
 import { forwardBearerRequest } from '../variants/latchkey.js';
 import type { Upstream } from '../variants/types.js';
@@ -57,7 +57,7 @@ export async function runProfile(
     if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
     if (keepAs) copyFileSync(path.join(dir, file), keepAs);
     const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
-    return { measurement, analysis: analyzeProfile(profile, fromUs, toUs, HOTSPOTS), seconds };
+    return { measurement, analysis: analyzeProfile(profile, fromUs, toUs, HOTSPOT_PROBES), seconds };
   } finally {
     await lk.child.stop();
     rmSync(lk.dataDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import type { Summary, VariantResult } from './compare.js';
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { ProfileResult } from './profile.js';
-import { suggestionsFor } from './suggestions.js';
+import { hotspotShares, suggestionsFor } from './suggestions.js';
 import type { ScaleResult } from './scale.js';
 import type { TargetCheck } from './targets.js';
 
@@ -105,11 +105,13 @@ function profileSection(p: ProfileResult | undefined, skipped: boolean): string[
       a.inclusive.slice(0, 15).map((h) => [`\`${h.fn}\``, `\`${h.where}\``, f(h.ms), pct(h.share)]),
     ),
     '',
-    '### Hotspots (time of samples with the hotspot on the stack; they overlap)',
+    '### Hotspots',
+    '',
+    'Time of the samples with the hotspot’s frames on the stack (synchronous callees included), or a component’s self time where marked; rows overlap.',
     '',
     table(
       ['hotspot', 'ms', 'share'],
-      a.probes.map((x) => [x.label, f(x.ms), pct(x.share)]),
+      hotspotShares(a).map((x) => [x.label, f(x.ms), pct(x.share)]),
     ),
     '',
     '### Suggestions (from the measured shares)',

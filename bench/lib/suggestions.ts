@@ -4,14 +4,16 @@
  */
 import type { ProfileAnalysis, Probe } from './cpu-profile.js';
 
-/** A hotspot: frames that identify it on the stack, a threshold, and the suggestion. */
-interface Hotspot extends Probe {
-  /** Suggested only at or above this share of busy time. */
-  readonly min: number;
-  readonly text: string;
-}
+/**
+ * A hotspot, measured either as the time of samples with one of its frames on the stack (`frame`)
+ * or as the self time of a component of `componentOf` (`component`), a threshold and the suggestion.
+ */
+type Hotspot = { readonly label: string; readonly min: number; readonly text: string } & (
+  | { readonly frame: RegExp; readonly component?: undefined }
+  | { readonly component: string; readonly frame?: undefined }
+);
 
-/** The hotspots, also used as the profile's probes. */
+/** The hotspots. */
 export const HOTSPOTS: readonly Hotspot[] = [
   {
     label: 'database work (kysely + driver; with warm caches this is the audit group commit)',
@@ -48,20 +50,20 @@ export const HOTSPOTS: readonly Hotspot[] = [
     text: 'Cache the authenticated context by the presented key string so a hot key costs one Map lookup, not a hash and a record rebuild.',
   },
   {
-    label: 'fastify (routing, hooks, reply)',
-    frame: /\/node_modules\/(fastify|find-my-way|avvio|@fastify)\//,
+    label: 'fastify (routing, hooks, reply), self time',
+    component: 'fastify',
     min: 0.05,
     text: 'The streaming doors should `reply.hijack()` and write the raw response (the issue measured 35–42 % for `reply.send(stream)` vs ~5 % for hijack + `pool.stream()`); move per-request hooks off these routes.',
   },
   {
-    label: 'logging (pino)',
-    frame: /\/node_modules\/(pino|sonic-boom|pino-std-serializers)\//,
+    label: 'logging (pino), self time',
+    component: 'pino (logging)',
     min: 0.01,
     text: 'At level `warn` nothing should be serialized per request: no `log.child()` per request, no eager object building for debug/info lines.',
   },
   {
-    label: 'schema validation (zod)',
-    frame: /\/node_modules\/zod\//,
+    label: 'schema validation (zod), self time',
+    component: 'zod',
     min: 0.01,
     text: '`/v1/forward` has no JSON body: keep zod off this route (validate the few headers with precompiled checks).',
   },
@@ -78,18 +80,41 @@ export const HOTSPOTS: readonly Hotspot[] = [
     text: '',
   },
   {
-    label: 'upstream client (undici, incl. the request write syscall)',
-    frame: /\/node_modules\/undici\//,
+    label: 'upstream client (undici), self time',
+    component: 'undici (upstream client)',
+    min: 1,
+    text: '',
+  },
+  {
+    label: 'socket reads and writes (native syscalls; the bare proxy pays them too), self time',
+    component: 'socket I/O (native)',
     min: 1,
     text: '',
   },
   {
     label: 'garbage collection',
-    frame: /^\(garbage collector\)@/,
+    component: 'GC',
     min: 0.06,
     text: 'Allocation per request is high: header objects copied with spreads, per-request closures and JSON strings on the hot path are the usual sources; compare with the bare proxy.',
   },
 ];
+
+/** The stack probes the profile analysis must count (the frame-based hotspots). */
+export const HOTSPOT_PROBES: readonly Probe[] = HOTSPOTS.flatMap((h) =>
+  h.frame ? [{ label: h.label, frame: h.frame }] : [],
+);
+
+/** Each hotspot's measured time and share of busy CPU. */
+export function hotspotShares(
+  a: ProfileAnalysis,
+): { label: string; ms: number; share: number; text: string; min: number }[] {
+  return HOTSPOTS.map((h) => {
+    const m = h.frame
+      ? a.probes.find((p) => p.label === h.label)
+      : a.components.find((c) => c.component === h.component);
+    return { label: h.label, ms: m?.ms ?? 0, share: m?.share ?? 0, text: h.text, min: h.min };
+  });
+}
 
 /**
  * The suggestions whose hotspot reaches its threshold, most expensive first, each with its share.
@@ -97,9 +122,9 @@ export const HOTSPOTS: readonly Hotspot[] = [
  * @returns markdown lines (without the bullet).
  */
 export function suggestionsFor(a: ProfileAnalysis): string[] {
-  const out = HOTSPOTS.map((h, i) => ({ h, p: a.probes[i] }))
-    .filter(({ h, p }) => p && h.text && p.share >= h.min)
-    .sort((x, y) => y.p!.share - x.p!.share)
-    .map(({ h, p }) => `**${h.label} — ${(p!.share * 100).toFixed(1)} % of busy CPU.** ${h.text}`);
+  const out = hotspotShares(a)
+    .filter((h) => h.text && h.share >= h.min)
+    .sort((x, y) => y.share - x.share)
+    .map((h) => `**${h.label} — ${(h.share * 100).toFixed(1)} % of busy CPU.** ${h.text}`);
   return out.length ? out : ['No hotspot above its threshold.'];
 }

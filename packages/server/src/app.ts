@@ -272,8 +272,11 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
       closed = true;
       // Drain: stop accepting, let in-flight requests finish (bounded), then cut what is left.
       const drained = app.close();
+      // Keep-alive connections become idle as their last response ends: close them as they do.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
       const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
       await drained;
+      clearInterval(sweep);
       clearTimeout(timer);
       await writer.close();
       await coordinator.close();
