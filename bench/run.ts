@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as prettier from 'prettier';
 import { runAudit, type AuditResult } from './lib/audit.js';
 import { stopAllChildren } from './lib/child.js';
+import { cleanUpAll } from './lib/cleanup.js';
 import { runComparison, type VariantResult } from './lib/compare.js';
 import { REPO_ROOT } from './lib/latchkey.js';
 import { describeMachine } from './lib/machine.js';
@@ -54,45 +55,49 @@ async function main(opts: BenchOptions): Promise<number> {
     log,
   };
 
+  // A section that fails is recorded (the run is invalid) and the next one still runs.
+  const section = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      problems.push(`${name} failed: ${(err as Error)?.message ?? String(err)}`);
+      log(`${name} failed: ${(err as Error)?.stack ?? String(err)}`);
+    }
+  };
+  const sqliteOnly = problems.some((p) => p.startsWith('PostgreSQL')) ? (['sqlite'] as DbKind[]) : dbs;
   const upstream = await startUpstream();
   try {
     if (names.length) {
-      const { variants, unavailable } = await startVariants(names, upstream, log);
-      for (const u of unavailable) if (u.expected) problems.push(`variant ${u.name} missing: ${u.reason}`);
-      try {
-        const out = await runComparison(variants, unavailable, { ...base, upstream });
-        comparison = out.results;
-        orders = out.orders;
-      } finally {
-        await Promise.all(variants.map((v) => v.stop()));
-      }
+      await section('main comparison', async () => {
+        const { variants, unavailable } = await startVariants(names, upstream, log, opts.only ?? []);
+        for (const u of unavailable) if (u.expected) problems.push(`variant ${u.name} missing: ${u.reason}`);
+        try {
+          const out = await runComparison(variants, unavailable, { ...base, upstream });
+          comparison = out.results;
+          orders = out.orders;
+        } finally {
+          await Promise.all(variants.map((v) => v.stop()));
+        }
+      });
     } else skipped.push('main comparison: no variant selected by --only');
-    const sqliteOnly = problems.some((p) => p.startsWith('PostgreSQL')) ? (['sqlite'] as DbKind[]) : dbs;
     if (sectionEnabled(opts, 'scale')) {
       log(`scale: sizes ${opts.scaleSizes.join(', ')} on ${sqliteOnly.join(', ')}`);
-      scale = await runScale({
-        ...base,
-        upstream,
-        durationS: opts.scaleDurationS,
-        sizes: opts.scaleSizes,
-        dbs: sqliteOnly,
-        pgUrl: opts.pgUrl,
+      await section('scale', async () => {
+        const settings = { ...base, upstream, durationS: opts.scaleDurationS, pgUrl: opts.pgUrl };
+        scale = await runScale({ ...settings, sizes: opts.scaleSizes, dbs: sqliteOnly });
       });
+      if (!opts.scaleSizes.includes(1_000_000)) skipped.push('scale at 1,000,000 grants: --quick or --scale-sizes');
     } else skipped.push('scale: --skip-scale or --only');
-    if (scale.length && !opts.scaleSizes.includes(1_000_000))
-      skipped.push('scale at 1,000,000 grants: --quick or --scale-sizes');
     if (sectionEnabled(opts, 'audit')) {
-      audit = await runAudit({ ...base, upstream, dbs: sqliteOnly, pgUrl: opts.pgUrl });
+      await section('audit', async () => {
+        audit = await runAudit({ ...base, upstream, dbs: sqliteOnly, pgUrl: opts.pgUrl });
+      });
     } else skipped.push('audit: --skip-audit or --only');
     if (sectionEnabled(opts, 'profile')) {
-      profile = await runProfile(
-        upstream,
-        opts.profileS,
-        opts.warmupS,
-        problems,
-        log,
-        opts.profileOut && path.resolve(process.cwd(), opts.profileOut),
-      );
+      const keepAs = opts.profileOut && path.resolve(process.cwd(), opts.profileOut);
+      await section('profile', async () => {
+        profile = await runProfile(upstream, opts.profileS, opts.warmupS, problems, log, keepAs);
+      });
     } else skipped.push('profile: --skip-profile or --only');
   } finally {
     await upstream.child.stop();
@@ -141,7 +146,10 @@ try {
   log(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
 }
-const interrupt = () => void stopAllChildren().then(() => process.exit(130));
+const interrupt = () =>
+  void stopAllChildren()
+    .then(() => cleanUpAll(opts.pgUrl))
+    .then(() => process.exit(130));
 process.once('SIGINT', interrupt);
 process.once('SIGTERM', interrupt);
 main(opts).then(

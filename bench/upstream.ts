@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 
 /** The JSON body every response carries (~200 bytes). */
-export const UPSTREAM_BODY = Buffer.from(
+const UPSTREAM_BODY = Buffer.from(
   JSON.stringify({
     id: 'evt_3QbZ0aG2eZvKYlo2C1x9wXkq',
     object: 'balance',

@@ -2,7 +2,7 @@
  * Audit cost: `/v1/forward` (bearer, 50 connections) with `LATCHKEY_AUDIT_MODE=sync` against
  * `async`, on SQLite and on PostgreSQL; rounds in shuffled order, medians.
  */
-import { cleanUp, type Cleanup } from './cleanup.js';
+import { cleanUp, newCleanup } from './cleanup.js';
 import { measure, summarize, type RunSettings, type Summary, type Target } from './compare.js';
 import { createBenchGrant, startLatchkey, type LatchkeyServer } from './latchkey.js';
 import type { Measurement } from './load.js';
@@ -31,7 +31,7 @@ export interface AuditSettings extends Omit<RunSettings, 'connections'> {
 
 /** Runs the audit section. */
 export async function runAudit(s: AuditSettings): Promise<AuditResult[]> {
-  const cleanup: Cleanup = { dbUrls: [], dataDirs: [] };
+  const cleanup = newCleanup();
   const setups: { db: DbKind; mode: 'sync' | 'async'; lk: LatchkeyServer; target: Target }[] = [];
   try {
     for (const db of s.dbs) {

@@ -30,6 +30,7 @@ export interface SpawnOptions {
 }
 
 const live = new Set<Child>();
+const oneShots = new Set<ChildProcess>();
 
 /**
  * Spawns `command args` and waits until `opts.ready` holds.
@@ -87,6 +88,7 @@ export async function spawnChild(name: string, command: string, args: string[], 
 
 /** Stops every child still running (used on exit and on failure). */
 export async function stopAllChildren(): Promise<void> {
+  for (const p of oneShots) p.kill('SIGKILL');
   await Promise.all([...live].map((c) => c.stop(2000)));
 }
 
@@ -142,6 +144,7 @@ export async function runChild(
   opts: { cwd?: string; timeoutMs: number; onStderr?: (line: string) => void },
 ): Promise<string> {
   const proc = spawn(command, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  oneShots.add(proc);
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -155,6 +158,7 @@ export async function runChild(
     string | null,
   ];
   clearTimeout(timer);
+  oneShots.delete(proc);
   if (code !== 0) throw new Error(`${name} failed (${code ?? signal}): ${err.trim()}`);
   return out;
 }

@@ -1,5 +1,5 @@
 /** The machine and software a run was measured on. */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
@@ -17,14 +17,10 @@ export interface MachineInfo {
   readonly loadavg: string;
 }
 
+/** Runs a command and returns its output (stdout, else stderr: `nginx -v` prints to stderr). */
 function run(cmd: string, args: string[]): string {
-  try {
-    // nginx -v prints to stderr.
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string };
-    return (e.stdout || e.stderr || '').trim();
-  }
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return (r.stdout?.trim() || r.stderr?.trim()) ?? '';
 }
 
 /** Where nginx is, or undefined when it is not installed. */

@@ -1,5 +1,8 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_PG_URL } from './pg.js';
+import { VARIANT_NAMES } from '../variants/types.js';
+
+const SECTIONS = ['scale', 'audit', 'profile'];
 
 /** Parsed options. */
 export interface BenchOptions {
@@ -95,6 +98,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (['--skip-scale', '--skip-audit', '--skip-profile', '--skip-pg'].includes(a)) flags.add(a);
     else throw new TypeError(`unknown option ${a}`);
   }
+  const unknown = only?.filter((t) => !SECTIONS.includes(t) && !(VARIANT_NAMES as readonly string[]).includes(t));
+  if (unknown?.length) throw new TypeError(`--only: unknown variant or section ${unknown.join(', ')}`);
   return {
     rounds,
     durationS,

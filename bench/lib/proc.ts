@@ -56,6 +56,20 @@ export function peakRssMb(pid: number): number {
 }
 
 /**
+ * Current resident set size of a process (VmRSS of /proc/<pid>/status), in MB (10^6 bytes).
+ *
+ * @returns MB, or 0 when the process is gone.
+ */
+export function rssMb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? (Number(m[1]) * 1024) / 1e6 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * Direct children of a process (e.g. nginx workers of their master), from
  * /proc/<pid>/task/<pid>/children, else by scanning every /proc/<n>/stat for the parent id.
  */

@@ -121,6 +121,18 @@ function profileSection(p: ProfileResult | undefined, skipped: boolean): string[
   ];
 }
 
+/** One line of audit ratios: sync ÷ async per database, and PostgreSQL ÷ SQLite per mode. */
+function auditRatios(audit: readonly AuditResult[]): string {
+  const rps = (db: string, mode: string) => audit.find((a) => a.db === db && a.mode === mode)?.summary.rps ?? NaN;
+  const parts = [
+    ...['sqlite', 'postgres'].map((db) => `${db} sync ÷ async ${f(rps(db, 'sync') / rps(db, 'async'), 2)}`),
+    ...['sync', 'async'].map(
+      (mode) => `PostgreSQL ÷ SQLite (${mode}) ${f(rps('postgres', mode) / rps('sqlite', mode), 2)}`,
+    ),
+  ];
+  return `Ratios of req/s: ${parts.join('; ')} (target: sync ≥ 0.90 × async).`;
+}
+
 /** The markdown report. */
 export function renderReport(r: BenchResults): string {
   const o = r.options;
@@ -191,10 +203,14 @@ export function renderReport(r: BenchResults): string {
       ]),
     ),
     '',
-    'Proxy targets apply to the streaming doors (`/v1/forward`, gateway); `/v1/proxy` buffers a JSON envelope and is reported for information. ' +
-      (o.scaleSizes.includes(1_000_000)
+    [
+      'Proxy targets apply to the streaming doors (`/v1/forward`, gateway); `/v1/proxy` buffers a JSON envelope and is reported for information.',
+      o.scaleSizes.includes(1_000_000)
         ? ''
-        : 'Scale targets are defined at 1,000,000 grants, which this run skipped: reported for information. '),
+        : 'Scale targets are defined at 1,000,000 grants, which this run skipped: reported for information.',
+    ]
+      .join(' ')
+      .trim(),
     '',
     '## Throughput and latency',
     '',
@@ -220,7 +236,17 @@ export function renderReport(r: BenchResults): string {
         '(plus the secret and grant created through the API as templates). Latchkey is restarted after seeding.',
       '',
       table(
-        ['database', 'grants stored', 'seeding s', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'peak RSS MB'],
+        [
+          'database',
+          'grants stored',
+          'seeding s',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'CPU µs/req',
+          'peak RSS MB',
+          'RSS at end MB',
+        ],
         r.scale.map((x) => [
           x.db,
           f(x.size),
@@ -230,6 +256,7 @@ export function renderReport(r: BenchResults): string {
           ms(x.summary.p99Ms),
           f(x.summary.cpuUsPerReq),
           f(x.peakRssMb, 1),
+          f(x.endRssMb, 1),
         ]),
       ),
       '',
@@ -252,6 +279,8 @@ export function renderReport(r: BenchResults): string {
           f(x.peakRssMb, 1),
         ]),
       ),
+      '',
+      auditRatios(r.audit),
       '',
     );
   } else lines.push('Not run.', '');

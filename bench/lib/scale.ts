@@ -10,8 +10,8 @@ import { measure, summarize, type RunSettings, type Summary, type Target } from 
 import { BENCH_TOKEN, REPO_ROOT, createBenchGrant, startLatchkey, type LatchkeyServer } from './latchkey.js';
 import type { Measurement } from './load.js';
 import { createDatabase } from './pg.js';
-import { cleanUp, type Cleanup } from './cleanup.js';
-import { totalPeakRssMb } from './proc.js';
+import { cleanUp, newCleanup, type Cleanup } from './cleanup.js';
+import { rssMb, totalPeakRssMb } from './proc.js';
 import { seededGrantId, type SeedOptions } from './seed.js';
 import { shuffled } from './stats.js';
 import { forwardBearerRequest } from '../variants/latchkey.js';
@@ -27,8 +27,10 @@ export interface ScaleResult {
   readonly seedSeconds: number;
   readonly runs: Measurement[];
   readonly summary: Summary;
-  /** Peak RSS of the Latchkey process at the end of the section, MB. */
+  /** Peak RSS (VmHWM, start-up included) of the Latchkey process at the end of the section, MB. */
   readonly peakRssMb: number;
+  /** RSS (VmRSS) of the Latchkey process at the end of the section, MB. */
+  readonly endRssMb: number;
 }
 
 /** Settings of the scale section. */
@@ -112,7 +114,7 @@ export async function runScale(s: ScaleSettings): Promise<ScaleResult[]> {
   const results: ScaleResult[] = [];
   for (const db of s.dbs) {
     const setups: Setup[] = [];
-    const cleanup: Cleanup = { dbUrls: [], dataDirs: [] };
+    const cleanup = newCleanup();
     try {
       for (const size of s.sizes) setups.push(await prepare(db, size, s, cleanup));
       const runs = new Map<Setup, Measurement[]>(setups.map((x) => [x, []]));
@@ -130,6 +132,7 @@ export async function runScale(s: ScaleSettings): Promise<ScaleResult[]> {
           runs: runs.get(x)!,
           summary: summarize(runs.get(x)!),
           peakRssMb: totalPeakRssMb([x.lk.child.pid]),
+          endRssMb: rssMb(x.lk.child.pid),
         });
       }
     } finally {

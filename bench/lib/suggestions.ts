@@ -20,8 +20,8 @@ export const HOTSPOTS: readonly Hotspot[] = [
     frame: /\/node_modules\/(kysely|better-sqlite3|pg|pg-protocol|pg-pool)\//,
     min: 0.03,
     text:
-      'Each group commit is a transaction with a multi-row INSERT into `audit_events`, which maintains five B-trees per row ' +
-      '(`seq`, unique `id`, unique `(replica_id, chain_seq)`, `(app_id, seq)`, `(grant_id, seq)`), then a COMMIT. ' +
+      'Each group commit is a transaction with a multi-row INSERT into `audit_events`, which updates every index of that table ' +
+      'for each row (primary key, unique `id`, unique `(replica_id, chain_seq)` and the secondary indexes migrations keep adding), then a COMMIT. ' +
       'Let batches grow (flush on a 2–5 ms timer instead of every `setImmediate`; the issue measured a 5 ms group commit within noise), ' +
       'keep a prepared statement per batch size instead of re-preparing a new SQL text per flush, and drop an index the queries do not need.',
   },
@@ -35,7 +35,7 @@ export const HOTSPOTS: readonly Hotspot[] = [
     label: 'audit chain hashing at flush (`canonicalJson` + SHA-256)',
     frame: /^(canonicalJson|chainHash)@.*\/modules\/audit\//,
     min: 0.01,
-    text: 'Canonical JSON by key sorting on every row: serialize proxy rows with a fixed field order instead (same bytes, no sort).',
+    text: '`canonicalJson` sorts the keys of every object of every row: serialize proxy rows with a precomputed, already sorted field order (same bytes, no per-row sort).',
   },
   {
     label: 'request id (`genReqId`: `randomBytes(10)` per request, app.ts)',
