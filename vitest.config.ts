@@ -7,6 +7,8 @@ const DIALECT_SUITES = [
   'packages/server/test/bad-input.test.ts',
   'packages/server/test/third-party.test.ts',
   'packages/server/test/gateway.test.ts',
+  'packages/server/test/agents.test.ts',
+  'packages/server/test/identity.test.ts',
 ];
 
 export default defineConfig({

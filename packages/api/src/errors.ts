@@ -23,8 +23,13 @@ export const ERROR_CODES = {
   },
   principal_not_supported: {
     status: 400,
-    message: 'This principal type cannot be used here yet.',
-    hint: 'Use a `system` or `agent` principal; user and group principals need an identity provider.',
+    message: 'User and group principals need the app’s identity provider.',
+    hint: 'Configure it with PUT /v1/identity/provider, or use a `system` or `agent` principal.',
+  },
+  identity_discovery_failed: {
+    status: 400,
+    message: 'The identity provider’s OpenID configuration could not be used.',
+    hint: 'Check the issuer URL: {issuer}/.well-known/openid-configuration must answer with the same `issuer` and a `jwks_uri` reachable through the egress guard (`details.reason`).',
   },
   unauthorized: {
     status: 401,
@@ -46,6 +51,11 @@ export const ERROR_CODES = {
     message: 'This API key only accepts signed requests.',
     hint: 'Use the Latchkey SDK, which signs every request (RFC 9421).',
   },
+  invalid_user_token: {
+    status: 401,
+    message: 'The user token is not valid.',
+    hint: 'Send a current ID token from the app’s identity provider, issued for the configured audience.',
+  },
   insufficient_scope: {
     status: 403,
     message: 'The API key does not have the scope this operation needs.',
@@ -55,6 +65,16 @@ export const ERROR_CODES = {
     status: 403,
     message: 'This API key cannot be used from this address.',
     hint: "Call from an address inside the key's CIDR allow-list.",
+  },
+  agent_inactive: {
+    status: 403,
+    message: 'This agent is paused.',
+    hint: 'An operator must resume the agent; until then only GET /v1/agents/me answers.',
+  },
+  agent_revoked: {
+    status: 403,
+    message: 'This agent has been revoked.',
+    hint: 'Revocation is final: create a new agent.',
   },
   grant_expired: {
     status: 403,
@@ -96,10 +116,35 @@ export const ERROR_CODES = {
     message: 'The API key does not exist.',
     hint: 'Check the key id.',
   },
+  agent_not_found: {
+    status: 404,
+    message: 'The agent does not exist.',
+    hint: 'Check the agent id or name; revoked agents are listed with include_revoked=true.',
+  },
+  identity_provider_not_found: {
+    status: 404,
+    message: 'This app has no identity provider configured.',
+    hint: 'Configure one with PUT /v1/identity/provider.',
+  },
+  delegation_not_found: {
+    status: 404,
+    message: 'The delegation does not exist or was already revoked.',
+    hint: 'List the grant’s delegations with GET /v1/grants/{grant_id}/delegations.',
+  },
   provider_not_found: {
     status: 404,
     message: 'The provider template does not exist.',
     hint: 'List the catalog with GET /v1/providers/catalog.',
+  },
+  ambiguous_grant: {
+    status: 409,
+    message: 'Several grants match this provider for this user.',
+    hint: 'Pick one of `details.accounts` with `account` (`latchkey-account` on /v1/forward).',
+  },
+  identity_claims_locked: {
+    status: 409,
+    message: 'The claim mappings cannot change once users have been seen.',
+    hint: 'Keep user_id_claim, email_claim and groups_claim as they are; issuer, audience and algorithms can change.',
   },
   provider_template_exists: {
     status: 409,
@@ -120,6 +165,26 @@ export const ERROR_CODES = {
     status: 409,
     message: 'This Idempotency-Key was already used with a different request.',
     hint: 'Use a new Idempotency-Key for a different request.',
+  },
+  agent_name_exists: {
+    status: 409,
+    message: 'An agent with this name already exists.',
+    hint: 'Choose another name, or revoke the existing agent first.',
+  },
+  agent_scope_narrowing_not_supported: {
+    status: 409,
+    message: "An agent's scopes can only be widened.",
+    hint: 'Keep every current scope (or one that covers it); to narrow, create a new agent and revoke this one.',
+  },
+  last_active_key: {
+    status: 409,
+    message: "This is the agent's last active key.",
+    hint: 'Mint or rotate to a new key first, or pass force: true to leave the agent without an active key.',
+  },
+  key_not_active: {
+    status: 409,
+    message: 'The API key is revoked or expired.',
+    hint: 'Mint a new key instead.',
   },
   payload_too_large: {
     status: 413,
@@ -155,6 +220,11 @@ export const ERROR_CODES = {
     status: 503,
     message: 'Latchkey is temporarily unavailable.',
     hint: 'Retry shortly.',
+  },
+  identity_provider_unavailable: {
+    status: 503,
+    message: 'The identity provider’s signing keys could not be fetched.',
+    hint: 'Retry shortly; check that the jwks_uri is reachable through the egress guard.',
   },
   upstream_timeout: {
     status: 504,

@@ -7,4 +7,7 @@ export * from './schemas/grants.js';
 export * from './schemas/proxy.js';
 export * from './schemas/audit.js';
 export * from './schemas/providers.js';
+export * from './schemas/agents.js';
+export * from './schemas/identity.js';
+export * from './schemas/delegations.js';
 export * from './signing.js';

@@ -2,7 +2,16 @@
  * `App`: the client an application (or operator script) holds. One instance per API key; safe to
  * share across concurrent calls.
  */
+import { Agent } from './agent.js';
+import { AgentsClient, isAgentId } from './agents.js';
 import { AuditClient } from './audit.js';
+import {
+  createDelegation,
+  listDelegations,
+  revokeDelegation,
+  type CreateDelegationOptions,
+  type Delegation,
+} from './delegations.js';
 import { forwardRequest, type RequestOptions } from './forward.js';
 import {
   createManagedSecretGrant,
@@ -16,9 +25,18 @@ import {
   type RevokeGrantResult,
   type UnifiedGrantListResult,
 } from './grants.js';
+import {
+  IdentityClient,
+  resolveIdentity,
+  verifyUserToken,
+  type ResolvedIdentity,
+  type VerifiedUserToken,
+} from './identity.js';
 import { KeysClient } from './keys.js';
 import { ManagedSecretsClient } from './managed-secrets.js';
 import { proxyRequest, type ApprovalResult, type ProxyRequestOptions } from './proxy.js';
+import { LatchkeyValueError } from './errors.js';
+import type { UserTokenGetter } from './selector.js';
 import { Transport, type AuthMode, type Logger } from './transport.js';
 
 /** Options of `new App()`. */
@@ -37,6 +55,11 @@ export interface AppOptions {
   readonly logger?: Logger;
   /** `'signed'` (default): every request carries an RFC 9421 signature. `'bearer'`: `Authorization: Bearer <apiKey>`. */
   readonly auth?: AuthMode;
+  /**
+   * Returns the current end user's ID token; `request()` and `proxyRequest()` call it when given
+   * `provider` without `userToken`.
+   */
+  readonly userTokenGetter?: UserTokenGetter;
 }
 
 /**
@@ -57,6 +80,7 @@ export interface AppOptions {
  */
 export class App {
   readonly #t: Transport;
+  readonly #options: AppOptions;
 
   /** Managed secrets: `create`, `list`, `get`, `update`, `rotate`, `delete`. */
   readonly managedSecrets: ManagedSecretsClient;
@@ -64,17 +88,52 @@ export class App {
   readonly keys: KeysClient;
   /** Audit trail: `list`, `verify`. */
   readonly audit: AuditClient;
+  /**
+   * Agents and their keys: `create`, `list`, `get`, `getByName`, `update`, `pause`, `resume`,
+   * `delete` (revoke), `mintKey`, `listKeys`, `deprecateKey`, `undeprecateKey`, `rotateKey`, `revokeKey`.
+   */
+  readonly agents: AgentsClient;
+  /** The app's identity provider: `configureProvider`, `getProvider`. */
+  readonly identity: IdentityClient;
 
   /**
-   * @param options `{ apiKey, baseUrl?, timeout? (ms), caller?, fetch?, logger?, auth? }`.
+   * @param options `{ apiKey, baseUrl?, timeout? (ms), caller?, fetch?, logger?, auth?, userTokenGetter? }`.
    * @throws {LatchkeyValueError} On a malformed API key, base URL, timeout, caller or auth mode, or
    *   when no `fetch` is available. The message never quotes the key.
    */
   constructor(options: AppOptions) {
     this.#t = new Transport(options ?? ({} as AppOptions));
+    this.#options = { ...options };
     this.managedSecrets = new ManagedSecretsClient(this.#t);
     this.keys = new KeysClient(this.#t);
     this.audit = new AuditClient(this.#t);
+    this.agents = new AgentsClient(this.#t);
+    this.identity = new IdentityClient(this.#t);
+    if (options?.userTokenGetter !== undefined && typeof options.userTokenGetter !== 'function') {
+      throw new LatchkeyValueError('userTokenGetter must be a function.');
+    }
+  }
+
+  /**
+   * An {@link Agent} that acts as one of this app's agents with this app key: every request carries
+   * `latchkey-act-as: <agent id>`, and the server gives it the agent's identity, scopes, grants and
+   * state checks (the same boundary as the agent's own key). Audit rows name the agent and this
+   * key's prefix. Needs `agents:write` (or `*`).
+   *
+   * @param idOrName `agt_…` or the agent's name (looked up among live agents).
+   * @returns The acting `Agent`.
+   * @throws {AgentNotFoundError} No such agent in this app.
+   * @throws {InsufficientScopeError} Without `agents:read` for the lookup.
+   * @example
+   * const bot = await app.getAgent('research-bot')
+   * const { grants } = await bot.listGrants() // only the grants bound to research-bot
+   */
+  async getAgent(idOrName: string): Promise<Agent> {
+    if (typeof idOrName !== 'string' || idOrName.length === 0) {
+      throw new LatchkeyValueError('idOrName must be an agent id (agt_…) or name.');
+    }
+    const info = isAgentId(idOrName) ? await this.agents.get(idOrName) : await this.agents.getByName(idOrName);
+    return new Agent({ ...this.#options, actAs: info.id });
   }
 
   /**
@@ -84,7 +143,8 @@ export class App {
    *
    * @param method Any HTTP method (uppercased before signing and sending).
    * @param url Absolute upstream URL; `{name}` placeholders are filled from `pathParams`.
-   * @param options `{ grantId, json? | body?, extraHeaders?, queryParams?, pathParams?, reason?,
+   * @param options `{ grantId | provider (+ userToken?, account?), json? | body?, extraHeaders?,
+   *   queryParams?, pathParams?, reason?,
    *   context?, runId?, threadId?, tool?, role?, signal?, timeout? (ms, until response headers),
    *   throwOnProviderError? }`. A body is buffered fully before sending (it is signed).
    * @returns The upstream's WHATWG `Response`; its body streams (SSE works).
@@ -102,14 +162,14 @@ export class App {
    * for await (const chunk of res.body!) process.stdout.write(chunk)
    */
   request(method: string, url: string, options: RequestOptions): Promise<Response> {
-    return forwardRequest(this.#t, method, url, options);
+    return forwardRequest(this.#t, method, url, options, this.#options.userTokenGetter);
   }
 
   /**
    * Calls a third-party API through the JSON envelope `POST /v1/proxy`: the upstream body comes back
    * buffered (capped by the server, default 10 MiB) and base64-decoded.
    *
-   * @param options `{ method, url, grantId, headers?, json? | body? (Uint8Array | string),
+   * @param options `{ method, url, grantId | provider (+ userToken?, account?), headers?, json? | body? (Uint8Array | string),
    *   queryParams?, pathParams? (filled by the server), reason?, context?, signal?, timeout? (ms),
    *   throwOnProviderError? }`.
    * @returns Frozen `{ statusCode, headers, body: Uint8Array, bodyTruncated, text(), json() }`.
@@ -122,7 +182,7 @@ export class App {
    * if (r.statusCode === 200) console.log(r.json<{ login: string }>().login)
    */
   proxyRequest(options: ProxyRequestOptions): Promise<ApprovalResult> {
-    return proxyRequest(this.#t, options);
+    return proxyRequest(this.#t, options, this.#options.userTokenGetter);
   }
 
   /**
@@ -185,5 +245,70 @@ export class App {
    */
   revokeGrant(grantId: string, options?: { readonly reason?: string }): Promise<RevokeGrantResult> {
     return revokeGrant(this.#t, grantId, options);
+  }
+
+  /**
+   * Verifies an end user's ID token against the app's identity provider (signature via its JWKS,
+   * issuer, audience, algorithm allow-list, expiry) and returns the user, created on first sight.
+   * Needs `identity:read`.
+   *
+   * @param jwt The user's ID token.
+   * @returns Frozen `{ valid: true, appUserId, subject, email, groups }`.
+   * @throws {InvalidUserTokenError} `invalid_user_token`: expired, wrong audience or issuer, unsigned, tampered.
+   * @throws {NotFoundError} `identity_provider_not_found`.
+   * @example const { appUserId } = await app.verifyUserToken(req.headers.authorization!.slice(7))
+   */
+  verifyUserToken(jwt: string): Promise<VerifiedUserToken> {
+    return verifyUserToken(this.#t, jwt);
+  }
+
+  /**
+   * Resolves who an ID token's user is for grant resolution. Needs `identity:read`.
+   *
+   * @param jwt The user's ID token.
+   * @returns Frozen `{ appUserId, groupIds, userStatus }`.
+   * @throws {InvalidUserTokenError} `invalid_user_token`. {@link NotFoundError} `identity_provider_not_found`.
+   * @example const { groupIds } = await app.resolveIdentity(idToken)
+   */
+  resolveIdentity(jwt: string): Promise<ResolvedIdentity> {
+    return resolveIdentity(this.#t, jwt);
+  }
+
+  /**
+   * Delegates a user's grant to an agent; the user consents by presenting their ID token. Only
+   * grants to a `user` principal can be delegated. Needs `grants:write` (app keys only).
+   *
+   * @param grantId The user grant's UUID.
+   * @param options `{ agentId, userToken }`.
+   * @returns The delegation (frozen); an existing live one is returned as is.
+   * @throws {GrantNotFoundError} Also when the token's user does not own the grant.
+   * @throws {AgentNotFoundError} `agent_not_found`. {@link InvalidUserTokenError} `invalid_user_token`.
+   * @example await app.createDelegation(grantId, { agentId: 'agt_…', userToken: idToken })
+   */
+  createDelegation(grantId: string, options: CreateDelegationOptions): Promise<Delegation> {
+    return createDelegation(this.#t, grantId, options);
+  }
+
+  /**
+   * Lists a grant's delegations. Needs `grants:read`.
+   *
+   * @param options `{ includeRevoked? = false }`.
+   * @throws {GrantNotFoundError} `grant_not_found`.
+   * @example const active = await app.listDelegations(grantId)
+   */
+  listDelegations(grantId: string, options?: { readonly includeRevoked?: boolean }): Promise<readonly Delegation[]> {
+    return listDelegations(this.#t, grantId, options);
+  }
+
+  /**
+   * Revokes an agent's delegation of a user's grant; the grant itself stays intact, and the agent
+   * is refused (`grant_not_found`) on every replica within a second. Needs `grants:write`.
+   *
+   * @returns The delegation, now `revoked` (frozen).
+   * @throws {NotFoundError} `delegation_not_found`. {@link GrantNotFoundError} `grant_not_found`.
+   * @example await app.revokeDelegation(grantId, 'agt_0123456789abcdef')
+   */
+  revokeDelegation(grantId: string, agentId: string): Promise<Delegation> {
+    return revokeDelegation(this.#t, grantId, agentId);
   }
 }

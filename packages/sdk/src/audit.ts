@@ -18,6 +18,10 @@ export interface ListAuditOptions {
   readonly outcome?: AuditOutcome;
   /** First 12 characters of the acting key. */
   readonly keyPrefix?: string;
+  /** The acting agent (its own key, or an app key acting as it), `agt_…`. */
+  readonly agentId?: string;
+  /** The end user the event is about, `usr_…`. */
+  readonly appUserId?: string;
   /** Events at or after this time. */
   readonly since?: Date | string;
   /** Events before this time. */
@@ -36,8 +40,15 @@ export interface AuditEvent {
   readonly replicaId: string;
   readonly event: string;
   readonly outcome: AuditOutcome;
-  readonly actor: { readonly keyPrefix: string | null; readonly caller: string | null };
+  /** The key's prefix, the SDK's `caller`, and the agent (own key or `App.getAgent()`), if any. */
+  readonly actor: {
+    readonly keyPrefix: string | null;
+    readonly caller: string | null;
+    readonly agentId: string | null;
+  };
   readonly principalType: string | null;
+  /** The grant's principal; `appUserId` names the end user (a user grant, or the user of a user token). */
+  readonly principal: { readonly type: string | null; readonly appUserId: string | null };
   readonly grantId: string | null;
   readonly grantKind: string | null;
   readonly managedSecretId: string | null;
@@ -95,8 +106,9 @@ export interface WireAuditEvent {
   replica_id: string;
   event: string;
   outcome: AuditOutcome;
-  actor: { key_prefix: string | null; caller: string | null };
+  actor: { key_prefix: string | null; caller: string | null; agent_id: string | null };
   principal_type: string | null;
+  principal: { type: string | null; app_user_id: string | null };
   grant_id: string | null;
   grant_kind: string | null;
   managed_secret_id: string | null;
@@ -136,8 +148,9 @@ export function toAuditEvent(w: WireAuditEvent): AuditEvent {
     replicaId: w.replica_id,
     event: w.event,
     outcome: w.outcome,
-    actor: { keyPrefix: w.actor.key_prefix, caller: w.actor.caller },
+    actor: { keyPrefix: w.actor.key_prefix, caller: w.actor.caller, agentId: w.actor.agent_id ?? null },
     principalType: w.principal_type,
+    principal: { type: w.principal.type, appUserId: w.principal.app_user_id },
     grantId: w.grant_id,
     grantKind: w.grant_kind,
     managedSecretId: w.managed_secret_id,
@@ -167,7 +180,8 @@ export class AuditClient {
   /**
    * Lists audit events, newest first, with cursor pagination.
    *
-   * @param options Filters `{ event?, grantId?, managedSecretId?, outcome?, keyPrefix?, since?, until? }`
+   * @param options Filters `{ event?, grantId?, managedSecretId?, outcome?, keyPrefix?, agentId?, appUserId?, since?,
+   *   until? }`
    *   (times as `Date` or ISO string), `cursor?`, `limit = 100` (1–500).
    * @returns A frozen page; pass `nextCursor` back as `cursor` while `hasMore`.
    * @throws {LatchkeyValueError} Bad arguments, before any I/O.
@@ -187,6 +201,8 @@ export class AuditClient {
     assertOptionalString(options.managedSecretId, 'managedSecretId', 80);
     assertOptionalString(options.outcome, 'outcome', 20);
     assertOptionalString(options.keyPrefix, 'keyPrefix', 32);
+    assertOptionalString(options.agentId, 'agentId', 80);
+    assertOptionalString(options.appUserId, 'appUserId', 80);
     assertOptionalString(options.cursor, 'cursor', 19);
     assertOptionalInt(options.limit, 'limit', 1, 500);
     return this.#t.json(
@@ -199,6 +215,8 @@ export class AuditClient {
           managed_secret_id: options.managedSecretId,
           outcome: options.outcome,
           key_prefix: options.keyPrefix,
+          agent_id: options.agentId,
+          app_user_id: options.appUserId,
           since: options.since === undefined ? undefined : toIsoTimestamp(options.since, 'since'),
           until: options.until === undefined ? undefined : toIsoTimestamp(options.until, 'until'),
           cursor: options.cursor,

@@ -125,7 +125,8 @@ export class GrantDeletedError extends ReAuthRequiredError {
 
 /**
  * A resource does not exist or is not visible to this key (out-of-app objects are 404, never 403).
- * Codes `not_found`, `managed_secret_not_found`, `key_not_found`, `provider_not_found`.
+ * Codes `not_found`, `managed_secret_not_found`, `key_not_found`, `provider_not_found`,
+ * `identity_provider_not_found`, `delegation_not_found`.
  *
  * @example
  * catch (err) { if (err instanceof NotFoundError) return null }
@@ -148,6 +149,26 @@ export class GrantNotFoundError extends NotFoundError {
  */
 export class AmbiguousGrantError extends BackendError {
   override readonly name: string = 'AmbiguousGrantError';
+  /** The account identifiers to choose from with `account` (grant labels, else secret slugs). */
+  readonly accounts: readonly string[];
+  /** @param message Server message. @param init Error fields (`details.accounts`). */
+  constructor(message: string, init: LatchkeyErrorInit) {
+    super(message, init);
+    const v = init.details?.['accounts'];
+    this.accounts = Object.freeze(Array.isArray(v) ? v.filter((a): a is string => typeof a === 'string') : []);
+  }
+}
+
+/**
+ * The user token (an ID token of the app's identity provider) was refused: expired, for another
+ * audience or issuer, unsigned, tampered, or signed by an unknown key (`401 invalid_user_token`).
+ * The reason is in the server's logs only.
+ *
+ * @example
+ * catch (err) { if (err instanceof InvalidUserTokenError) redirectToSignIn() }
+ */
+export class InvalidUserTokenError extends BackendError {
+  override readonly name: string = 'InvalidUserTokenError';
 }
 
 /**
@@ -234,13 +255,69 @@ export class KeyExpiredError extends AuthenticationError {
 }
 
 /**
- * A conflicting object exists. Codes `managed_secret_slug_exists`, `idempotency_key_reused`.
+ * A conflicting object exists. Codes `managed_secret_slug_exists`, `idempotency_key_reused`,
+ * `key_not_active` (a revoked or expired key cannot be deprecated or rotated), `identity_claims_locked`
+ * (an identity provider's claim mappings after its first user).
  *
  * @example
  * catch (err) { if (err instanceof ConflictError) await app.managedSecrets.rotate(id, value) }
  */
 export class ConflictError extends BackendError {
   override readonly name: string = 'ConflictError';
+}
+
+/**
+ * Something about the calling or managed agent refused the request (DESIGN §10). Subclasses name the
+ * case; an agent key that is revoked or expired raises {@link KeyRevokedError} / {@link KeyExpiredError}
+ * (an {@link AuthenticationError}) instead.
+ *
+ * @example
+ * catch (err) { if (err instanceof AgentError) console.error('agent problem:', err.code) }
+ */
+export class AgentError extends BackendError {
+  override readonly name: string = 'AgentError';
+}
+
+/**
+ * The agent is paused (`403 agent_inactive`): every call but `agent.me()` is refused until an operator
+ * resumes it. @example if (err instanceof AgentInactiveError) await sleep(60_000)
+ */
+export class AgentInactiveError extends AgentError {
+  override readonly name: string = 'AgentInactiveError';
+}
+
+/** The agent was revoked (`403 agent_revoked`); revocation is final. @example err instanceof AgentRevokedError */
+export class AgentRevokedError extends AgentError {
+  override readonly name: string = 'AgentRevokedError';
+}
+
+/**
+ * The agent does not exist in this app (`404 agent_not_found`), e.g. a wrong id or name, a revoked
+ * agent looked up by name, or `latchkey-act-as` naming another app's agent. @example err instanceof AgentNotFoundError
+ */
+export class AgentNotFoundError extends AgentError {
+  override readonly name: string = 'AgentNotFoundError';
+}
+
+/** Another live agent of the app has this name (`409 agent_name_exists`). @example err instanceof AgentNameExistsError */
+export class AgentNameExistsError extends AgentError {
+  override readonly name: string = 'AgentNameExistsError';
+}
+
+/**
+ * Revoking this key would leave the agent without an active key (`409 last_active_key`); pass
+ * `{ force: true }` or mint a new key first. @example await app.agents.revokeKey(id, keyId, { force: true })
+ */
+export class LastActiveKeyError extends AgentError {
+  override readonly name: string = 'LastActiveKeyError';
+}
+
+/**
+ * An update would drop a scope the agent holds (`409 agent_scope_narrowing_not_supported`); scopes
+ * only widen. `details.missing_scopes` lists them. @example err instanceof AgentScopeNarrowingError
+ */
+export class AgentScopeNarrowingError extends AgentError {
+  override readonly name: string = 'AgentScopeNarrowingError';
 }
 
 /**
@@ -368,10 +445,23 @@ export const SERVER_ERROR_CLASSES = Object.freeze({
   audit_unavailable: AuditUnavailableError,
   service_unavailable: BackendError,
   upstream_timeout: UpstreamError,
+  agent_inactive: AgentInactiveError,
+  agent_revoked: AgentRevokedError,
+  agent_not_found: AgentNotFoundError,
+  agent_name_exists: AgentNameExistsError,
+  agent_scope_narrowing_not_supported: AgentScopeNarrowingError,
+  last_active_key: LastActiveKeyError,
+  key_not_active: ConflictError,
+  invalid_user_token: InvalidUserTokenError,
+  identity_discovery_failed: BackendError,
+  identity_provider_not_found: NotFoundError,
+  identity_claims_locked: ConflictError,
+  identity_provider_unavailable: BackendError,
+  delegation_not_found: NotFoundError,
+  ambiguous_grant: AmbiguousGrantError,
   // Planned by DESIGN, not in the registry yet.
   credential_revoked: CredentialRevokedError,
   grant_deleted: GrantDeletedError,
-  ambiguous_grant: AmbiguousGrantError,
   replayed_request: AuthenticationError,
 } satisfies Record<ErrorCode, BackendErrorClass> & Record<string, BackendErrorClass>) as Readonly<
   Record<ErrorCode, BackendErrorClass> & Record<string, BackendErrorClass | undefined>

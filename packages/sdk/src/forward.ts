@@ -5,10 +5,10 @@
 import type { FORWARD_HEADERS } from '@latchkey/api';
 import { utf8, utf8Decode } from './encoding.js';
 import { LatchkeyValueError, ProviderAPIError, errorFromResponse } from './errors.js';
+import { resolveSelector, type GrantSelectorOptions, type UserTokenGetter } from './selector.js';
 import type { Transport } from './transport.js';
 import { buildTargetUrl } from './url.js';
 import {
-  assertGrantId,
   assertHeaderName,
   assertHeaderValue,
   assertOptionalString,
@@ -26,10 +26,11 @@ import {
  */
 export type RequestBody = string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob | ReadableStream<Uint8Array>;
 
-/** Options of `App.request()`. */
-export interface RequestOptions {
-  /** The grant to use (a UUID). */
-  readonly grantId: string;
+/**
+ * Options of `App.request()`. Name the grant with `grantId`, or with `provider` + the user's ID token
+ * (`userToken`, else the client's `userTokenGetter`) and optionally `account`.
+ */
+export interface RequestOptions extends GrantSelectorOptions {
   /** A JSON body (sent as `application/json`). Exclusive with `body`. */
   readonly json?: unknown;
   /** A raw body. Exclusive with `json`. Content type defaults to `text/plain;charset=UTF-8` for strings, the blob's type for a `Blob`, else `application/octet-stream`; set `content-type` in `extraHeaders` to override. */
@@ -64,6 +65,9 @@ export interface RequestOptions {
 const H = {
   target: 'latchkey-target',
   grantId: 'latchkey-grant-id',
+  provider: 'latchkey-provider',
+  userToken: 'latchkey-user-token',
+  account: 'latchkey-account',
   reason: 'latchkey-reason',
   context: 'latchkey-context',
   runId: 'latchkey-run-id',
@@ -149,6 +153,7 @@ function responseHeaders(res: Response): Record<string, string> {
 /**
  * Sends one call through `/v1/forward` and returns the upstream's answer.
  *
+ * @param userTokenGetter The client's `userTokenGetter`, asked when `provider` comes without `userToken`.
  * @throws {LatchkeyValueError} Before any I/O, on bad arguments.
  * @throws {BackendError} (subclass per code) when Latchkey refuses (`latchkey-error: 1`).
  * @throws {ProviderAPIError} When asked to and the upstream answers ≥ 400.
@@ -159,10 +164,10 @@ export async function forwardRequest(
   method: string,
   url: string,
   options: RequestOptions,
+  userTokenGetter?: UserTokenGetter,
 ): Promise<Response> {
-  if (!isObject(options)) throw new LatchkeyValueError('options must be an object with a grantId.');
+  if (!isObject(options)) throw new LatchkeyValueError('options must be an object with a grantId or provider.');
   const m = normalizeMethod(method);
-  assertGrantId(options.grantId);
   assertStringRecord(options.pathParams, 'pathParams');
   assertQueryParams(options.queryParams);
   assertStringRecord(options.extraHeaders, 'extraHeaders');
@@ -173,6 +178,9 @@ export async function forwardRequest(
   }
   const hasBody = options.json !== undefined || options.body !== undefined;
   if (hasBody && (m === 'GET' || m === 'HEAD')) throw new LatchkeyValueError(`A ${m} request cannot have a body.`);
+  // Last of the checks: it may ask the client's userTokenGetter.
+  const selector = await resolveSelector(options, userTokenGetter);
+  if ('provider' in selector && selector.account !== undefined) assertHeaderValue(selector.account, 'account');
 
   const target = buildTargetUrl(url, options.pathParams, options.queryParams);
   const headers: Record<string, string> = {};
@@ -189,7 +197,12 @@ export async function forwardRequest(
     else headers[name] = value.trim();
   }
   headers[H.target] = target.href;
-  headers[H.grantId] = options.grantId;
+  if ('grantId' in selector) headers[H.grantId] = selector.grantId;
+  else {
+    headers[H.provider] = selector.provider;
+    headers[H.userToken] = selector.userToken;
+    if (selector.account !== undefined) headers[H.account] = selector.account;
+  }
   const meta: ReadonlyArray<[keyof typeof H, string | undefined, number]> = [
     ['reason', options.reason, 500],
     ['runId', options.runId, 200],

@@ -15,8 +15,9 @@ import {
 import { deepFreeze, seg, toDate, toDateOrNull, toPage, type Page, type WirePage } from './wire.js';
 
 /**
- * Who a grant is for (DESIGN §2). `user` and `group` need an identity provider configured on the
- * server (until then it answers `principal_not_supported`).
+ * Who a grant is for (DESIGN §2). `user` (bound to the user the ID token proves) and `group` (every
+ * user whose token lists the group) need the app's identity provider (until it is configured the
+ * server answers `principal_not_supported`).
  */
 export type Principal =
   | { readonly type: 'system'; readonly label?: string }
@@ -60,6 +61,11 @@ export interface Grant {
     readonly type: 'system' | 'agent' | 'user' | 'group';
     readonly label: string | null;
     readonly agentId: string | null;
+    /** `user` grants: the bound app user (`usr_…`). */
+    readonly appUserId: string | null;
+    /** `group` grants: the IDP group id and the identity provider (`idp_…`). */
+    readonly externalGroupId: string | null;
+    readonly idpId: string | null;
   };
   readonly label: string | null;
   readonly status: GrantStatus;
@@ -101,8 +107,8 @@ export interface UnifiedGrantListResult extends Page {
 export type WirePrincipalInput =
   | { type: 'system'; label?: string }
   | { type: 'agent'; agent_id?: string; label?: string }
-  | { type: 'user'; user_token?: string; label?: string }
-  | { type: 'group'; external_group_id?: string; idp_id?: string; label?: string };
+  | { type: 'user'; user_token: string; label?: string }
+  | { type: 'group'; external_group_id: string; idp_id?: string; label?: string };
 
 /** Wire body of `POST /v1/managed-secrets/{id}/grants`. */
 export interface WireCreateGrantBody {
@@ -117,7 +123,14 @@ export interface WireGrant {
   grant_kind: GrantKind;
   managed_secret_id: string | null;
   provider_id: string | null;
-  principal: { type: 'system' | 'agent' | 'user' | 'group'; label: string | null; agent_id: string | null };
+  principal: {
+    type: 'system' | 'agent' | 'user' | 'group';
+    label: string | null;
+    agent_id: string | null;
+    app_user_id: string | null;
+    external_group_id: string | null;
+    idp_id: string | null;
+  };
   label: string | null;
   status: GrantStatus;
   grant_policy: { expires_at: string | null; max_ttl_seconds: number | null; default_ttl_seconds: number | null };
@@ -193,7 +206,14 @@ export function toGrant(w: WireGrant): Grant {
     grantKind: w.grant_kind,
     managedSecretId: w.managed_secret_id,
     providerId: w.provider_id,
-    principal: { type: w.principal.type, label: w.principal.label, agentId: w.principal.agent_id },
+    principal: {
+      type: w.principal.type,
+      label: w.principal.label,
+      agentId: w.principal.agent_id,
+      appUserId: w.principal.app_user_id,
+      externalGroupId: w.principal.external_group_id,
+      idpId: w.principal.idp_id,
+    },
     label: w.label,
     status: w.status,
     grantPolicy: {

@@ -10,8 +10,35 @@
  * @packageDocumentation
  */
 export { App, type AppOptions } from './app.js';
+export { Agent, type AgentDelegation, type AgentGrantOptions, type AgentOptions, type TraceFields } from './agent.js';
+export {
+  AgentsClient,
+  type AgentInfo,
+  type AgentKeyList,
+  type AgentKeyOptions,
+  type AgentList,
+  type AgentMe,
+  type AgentStatus,
+  type AgentType,
+  type CreateAgentOptions,
+  type CreateAgentResult,
+  type ListAgentsOptions,
+  type RotateAgentKeyOptions,
+  type RotateAgentKeyResult,
+  type UpdateAgentOptions,
+} from './agents.js';
 export type { AuthMode, Logger } from './transport.js';
 export type { RequestBody, RequestOptions } from './forward.js';
+export type { GrantSelectorOptions, UserTokenGetter } from './selector.js';
+export {
+  IdentityClient,
+  type IdentityProvider,
+  type IdentityProviderOptions,
+  type ResolvedIdentity,
+  type UserTokenAlgorithm,
+  type VerifiedUserToken,
+} from './identity.js';
+export type { CreateDelegationOptions, Delegation } from './delegations.js';
 export { PROXY_METHODS, type ApprovalResult, type ProxyMethod, type ProxyRequestOptions } from './proxy.js';
 export {
   awsRequestHandler,
@@ -57,6 +84,13 @@ export {
 export type { Page } from './wire.js';
 export type { QueryParams } from './validate.js';
 export {
+  AgentError,
+  AgentInactiveError,
+  AgentNameExistsError,
+  AgentNotFoundError,
+  AgentRevokedError,
+  AgentScopeNarrowingError,
+  LastActiveKeyError,
   AmbiguousGrantError,
   AuditUnavailableError,
   AuthenticationError,
@@ -68,6 +102,7 @@ export {
   GrantNotFoundError,
   GrantRevokedError,
   InsufficientScopeError,
+  InvalidUserTokenError,
   KeyExpiredError,
   KeyRevokedError,
   LatchkeyError,

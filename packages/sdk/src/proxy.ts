@@ -4,6 +4,7 @@
  */
 import { base64ToBytes, bytesToBase64, utf8, utf8Decode } from './encoding.js';
 import { BackendError, LatchkeyValueError, ProviderAPIError } from './errors.js';
+import { resolveSelector, type GrantSelector, type GrantSelectorOptions, type UserTokenGetter } from './selector.js';
 import type { Transport } from './transport.js';
 import {
   assertGrantId,
@@ -23,14 +24,15 @@ export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 /** One of {@link PROXY_METHODS}. */
 export type ProxyMethod = (typeof PROXY_METHODS)[number];
 
-/** Options of `App.proxyRequest()`. */
-export interface ProxyRequestOptions {
+/**
+ * Options of `App.proxyRequest()`. Name the grant with `grantId`, or with `provider` + the user's ID
+ * token (`userToken`, else the client's `userTokenGetter`) and optionally `account`.
+ */
+export interface ProxyRequestOptions extends GrantSelectorOptions {
   /** HTTP method for the upstream call (case-insensitive). */
   readonly method: ProxyMethod | Lowercase<ProxyMethod>;
   /** Absolute upstream URL; may contain `{placeholders}` that the server fills from `pathParams`. */
   readonly url: string;
-  /** The grant to use (a UUID). */
-  readonly grantId: string;
   /** Headers for the upstream; sent inside the JSON envelope, so any string value is allowed. */
   readonly headers?: Readonly<Record<string, string>>;
   /** A JSON body for the upstream. Exclusive with `body`. */
@@ -77,7 +79,10 @@ export interface ApprovalResult {
 export interface WireProxyRequest {
   method: ProxyMethod;
   url: string;
-  grant_id: string;
+  grant_id?: string;
+  provider?: string;
+  user_token?: string;
+  account?: string;
   headers?: Record<string, string>;
   query_params?: Record<string, string | string[]>;
   path_params?: Record<string, string>;
@@ -96,14 +101,16 @@ export interface WireProxyResult {
 }
 
 /**
- * Maps proxy options to the wire body.
+ * Maps proxy options to the wire body. `selector` is the validated grant naming (see
+ * `resolveSelector`); without it, `options.grantId` must be a grant id.
  *
  * @throws {LatchkeyValueError} On bad arguments.
  */
-export function toWireProxyRequest(options: ProxyRequestOptions): WireProxyRequest {
+export function toWireProxyRequest(options: ProxyRequestOptions, selector?: GrantSelector): WireProxyRequest {
   if (!isObject(options)) throw new LatchkeyValueError('options must be an object.');
   const method = normalizeMethod(options.method, PROXY_METHODS) as ProxyMethod;
-  assertGrantId(options.grantId);
+  if (selector === undefined) assertGrantId(options.grantId);
+  const sel: GrantSelector = selector ?? { grantId: options.grantId! };
   if (typeof options.url !== 'string' || options.url.length === 0 || options.url.length > 8192) {
     throw new LatchkeyValueError('url must be a non-empty string of at most 8192 characters.');
   }
@@ -115,7 +122,13 @@ export function toWireProxyRequest(options: ProxyRequestOptions): WireProxyReque
   if (options.json !== undefined && options.body !== undefined) {
     throw new LatchkeyValueError('Give json or body, not both.');
   }
-  const wire: WireProxyRequest = { method, url: options.url, grant_id: options.grantId };
+  const wire: WireProxyRequest = { method, url: options.url };
+  if ('grantId' in sel) wire.grant_id = sel.grantId;
+  else {
+    wire.provider = sel.provider;
+    wire.user_token = sel.userToken;
+    if (sel.account !== undefined) wire.account = sel.account;
+  }
   if (options.headers !== undefined) wire.headers = { ...options.headers };
   if (options.queryParams !== undefined) {
     const q: Record<string, string | string[]> = {};
@@ -160,14 +173,20 @@ export function toApprovalResult(w: WireProxyResult): ApprovalResult {
 /**
  * Sends one call through `/v1/proxy`.
  *
+ * @param userTokenGetter The client's `userTokenGetter`, asked when `provider` comes without `userToken`.
  * @throws {LatchkeyValueError} Before any I/O, on bad arguments.
  * @throws {BackendError} (subclass per code) when Latchkey refuses.
  * @throws {ProviderAPIError} When asked to and the upstream answered ≥ 400.
  * @throws {TimeoutError | NetworkError} When Latchkey does not answer in time or cannot be reached.
  */
-export async function proxyRequest(transport: Transport, options: ProxyRequestOptions): Promise<ApprovalResult> {
-  const wire = toWireProxyRequest(options);
+export async function proxyRequest(
+  transport: Transport,
+  options: ProxyRequestOptions,
+  userTokenGetter?: UserTokenGetter,
+): Promise<ApprovalResult> {
+  if (!isObject(options)) throw new LatchkeyValueError('options must be an object.');
   assertTimeout(options.timeout);
+  const wire = toWireProxyRequest(options, await resolveSelector(options, userTokenGetter));
   const result = await transport.json(
     'POST',
     '/v1/proxy',

@@ -37,7 +37,17 @@ export interface TransportOptions {
   readonly fetch?: typeof globalThis.fetch | undefined;
   readonly logger?: Logger | undefined;
   readonly auth?: AuthMode | undefined;
+  /** Agent id sent as `latchkey-act-as` on every request (an app key acting as one of its agents). */
+  readonly actAs?: string | undefined;
+  /**
+   * Headers for the request being sent (e.g. the `latchkey-run-id` … of the current `trace()`), read
+   * at send time; a header the request already sets wins.
+   */
+  readonly contextHeaders?: (() => Readonly<Record<string, string>> | undefined) | undefined;
 }
+
+/** Header naming the agent an app key acts as. */
+export const ACT_AS_HEADER = 'latchkey-act-as';
 
 /** One HTTP exchange as the transport sends it. */
 export interface SendInit {
@@ -61,6 +71,8 @@ export interface JsonCallInit {
   readonly query?: Query;
   /** Serialized with `JSON.stringify`; `undefined` sends no body. */
   readonly body?: unknown;
+  /** Extra request headers (lowercase names, values already validated), e.g. `idempotency-key`. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal | undefined;
   readonly timeout?: number | undefined;
 }
@@ -88,6 +100,8 @@ export class Transport {
   readonly #fetch: typeof globalThis.fetch;
   readonly #logger: Logger | undefined;
   readonly #auth: AuthMode;
+  readonly #actAs: string | undefined;
+  readonly #contextHeaders: TransportOptions['contextHeaders'];
   #keys: Promise<DerivedKeys> | undefined;
   #warnedDeprecated = false;
 
@@ -124,6 +138,14 @@ export class Transport {
     if (typeof f !== 'function') throw new LatchkeyValueError('No fetch implementation: pass options.fetch.');
     this.#fetch = f;
     this.#logger = options.logger;
+    if (
+      options.actAs !== undefined &&
+      (typeof options.actAs !== 'string' || !/^agt_[A-Za-z0-9]{8,64}$/.test(options.actAs))
+    ) {
+      throw new LatchkeyValueError('actAs must be an agent id (agt_…).');
+    }
+    this.#actAs = options.actAs;
+    this.#contextHeaders = options.contextHeaders;
   }
 
   /** The default per-call budget, in milliseconds. */
@@ -181,6 +203,8 @@ export class Transport {
     const hasBody = init.body !== undefined && init.body.byteLength > 0;
     if (hasBody) headers['content-type'] = init.contentType ?? 'application/octet-stream';
     if (this.#caller !== undefined) headers['latchkey-caller'] = this.#caller;
+    if (this.#actAs !== undefined) headers[ACT_AS_HEADER] = this.#actAs;
+    for (const [name, value] of Object.entries(this.#contextHeaders?.() ?? {})) headers[name] ??= value;
     if (this.#auth === 'bearer') {
       headers['authorization'] = `Bearer ${this.#apiKey}`;
     } else {
@@ -278,7 +302,7 @@ export class Transport {
       url: this.endpoint(path, init.query),
       body,
       contentType: body === undefined ? undefined : 'application/json',
-      headers: { accept: 'application/json' },
+      headers: { ...init.headers, accept: 'application/json' },
       signal: init.signal,
       timeout: init.timeout,
     });

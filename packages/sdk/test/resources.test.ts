@@ -213,7 +213,14 @@ describe('grants', () => {
       grantKind: 'managed_secret',
       managedSecretId: 'ms_abcdefgh1234',
       providerId: null,
-      principal: { type: 'agent', label: 'bot', agentId: 'agt_abcdefgh' },
+      principal: {
+        type: 'agent',
+        label: 'bot',
+        agentId: 'agt_abcdefgh',
+        appUserId: null,
+        externalGroupId: null,
+        idpId: null,
+      },
       label: 'billing',
       status: 'active',
       grantPolicy: { expiresAt: new Date(TS), maxTtlSeconds: 3600, defaultTtlSeconds: null },
@@ -301,7 +308,7 @@ describe('audit', () => {
     expect(page.hasMore).toBe(true);
     const e = page.events[0]!;
     expect(e.context).toEqual({ Ticket_ID: 'T-1', 'user-id': 'u1' });
-    expect(e.actor).toEqual({ keyPrefix: 'lk_app_01234', caller: 'billing-svc' });
+    expect(e.actor).toEqual({ keyPrefix: 'lk_app_01234', caller: 'billing-svc', agentId: null });
     expect(e.trace).toEqual({ runId: 'run1', threadId: null, tool: 'charges', role: null });
     expect(e.details).toEqual({ front_door: 'forward' });
     expect(e.ts).toEqual(new Date(TS));

@@ -16,6 +16,25 @@ import type {
   WireUpdateSecretBody,
 } from '../src/managed-secrets.js';
 import type { ProxyMethod, WireProxyRequest, WireProxyResult } from '../src/proxy.js';
+import type {
+  WireAgent,
+  WireAgentList,
+  WireAgentMe,
+  WireCreateAgentBody,
+  WireCreateAgentResponse,
+  WireAgentKeyOptions,
+  WireRotateAgentKeyBody,
+  WireRotateAgentKeyResponse,
+  WireUpdateAgentBody,
+} from '../src/agents.js';
+import type {
+  WireIdentityProvider,
+  WireIdentityProviderInput,
+  WireResolveIdentityResult,
+  WireUserTokenBody,
+  WireVerifyUserTokenResult,
+} from '../src/identity.js';
+import type { WireCreateDelegationBody, WireDelegation, WireDelegationList } from '../src/delegations.js';
 import type { ErrorCode } from '@latchkey/api/errors';
 import type { SERVER_ERROR_CLASSES } from '../src/errors.js';
 
@@ -48,6 +67,23 @@ const checks = {
   auditEvent: true satisfies Reads<WireAuditEvent, typeof api.AuditEvent>,
   auditList: true satisfies Reads<WireAuditList, typeof api.AuditList>,
   auditVerify: true satisfies Reads<WireAuditVerifyResult, typeof api.AuditVerifyResult>,
+  createAgentBody: true satisfies Sends<WireCreateAgentBody, typeof api.CreateAgentBody>,
+  updateAgentBody: true satisfies Sends<WireUpdateAgentBody, typeof api.UpdateAgentBody>,
+  agentKeyOptions: true satisfies Sends<WireAgentKeyOptions, typeof api.MintAgentKeyBody>,
+  rotateAgentKeyBody: true satisfies Sends<WireRotateAgentKeyBody, typeof api.RotateAgentKeyBody>,
+  agent: true satisfies Reads<WireAgent, typeof api.Agent>,
+  agentList: true satisfies Reads<WireAgentList, typeof api.AgentList>,
+  createAgentResponse: true satisfies Reads<WireCreateAgentResponse, typeof api.CreateAgentResponse>,
+  rotateAgentKeyResponse: true satisfies Reads<WireRotateAgentKeyResponse, typeof api.RotateAgentKeyResponse>,
+  agentMe: true satisfies Reads<WireAgentMe, typeof api.AgentMe>,
+  identityProviderInput: true satisfies Sends<WireIdentityProviderInput, typeof api.IdentityProviderInput>,
+  identityProvider: true satisfies Reads<WireIdentityProvider, typeof api.IdentityProvider>,
+  userTokenBody: true satisfies Sends<WireUserTokenBody, typeof api.UserTokenBody>,
+  verifyUserToken: true satisfies Reads<WireVerifyUserTokenResult, typeof api.VerifyUserTokenResult>,
+  resolveIdentity: true satisfies Reads<WireResolveIdentityResult, typeof api.ResolveIdentityResult>,
+  createDelegationBody: true satisfies Sends<WireCreateDelegationBody, typeof api.CreateDelegationBody>,
+  delegation: true satisfies Reads<WireDelegation, typeof api.Delegation>,
+  delegationList: true satisfies Reads<WireDelegationList, typeof api.DelegationList>,
   everyCodeMapped: true satisfies Extends<ErrorCode, keyof typeof SERVER_ERROR_CLASSES>,
 };
 

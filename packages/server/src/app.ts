@@ -15,12 +15,21 @@ import { loadOrCreateMasterKey, parseMasterKey } from './crypto/master-key.js';
 import { LatchkeyError } from './errors.js';
 import { createAuthenticator } from './http/authenticate.js';
 import { clientErrorHandler, installErrorHandlers } from './http/error-handler.js';
+import { agentsRoutes, createAgentsService, type AgentsService } from './modules/agents/index.js';
 import { createAppsService } from './modules/apps/apps.service.js';
+import { createDelegationsService, delegationsRoutes, type DelegationsService } from './modules/delegations/index.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { AuditWriter } from './modules/audit/audit.writer.js';
 import { grantsRoutes } from './modules/grants/grants.routes.js';
 import { createGrantsService, type GrantsService } from './modules/grants/grants.service.js';
+import { createIdempotencyService } from './modules/idempotency/idempotency.service.js';
+import {
+  createIdentityService,
+  createIdpFetch,
+  identityRoutes,
+  type IdentityService,
+} from './modules/identity/index.js';
 import { createKeyringService } from './modules/keyring/keyring.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { createKeysService } from './modules/keys/keys.service.js';
@@ -44,6 +53,7 @@ export const LOG_REDACT_PATHS = [
   'req.headers["x-api-key"]',
   'req.headers["api-key"]',
   'req.headers["x-goog-api-key"]',
+  'req.headers["latchkey-user-token"]',
   'req.headers.signature',
   'headers.authorization',
   '*.value',
@@ -51,6 +61,8 @@ export const LOG_REDACT_PATHS = [
   '*.api_key',
   '*.apiKey',
   '*.token',
+  '*.user_token',
+  '*.userToken',
   '*.secret',
 ];
 
@@ -98,6 +110,9 @@ export interface Latchkey {
     grants: GrantsService;
     audit: ReturnType<typeof createAuditService>;
     keyring: ReturnType<typeof createKeyringService>;
+    agents: AgentsService;
+    identity: IdentityService;
+    delegations: DelegationsService;
   };
   readonly masterKey: ReturnType<typeof loadOrCreateMasterKey>;
   close(): Promise<void>;
@@ -156,6 +171,16 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
   });
   const { bus } = coordinator;
   const keys = createKeysService({ db, keyring, audit, bus, cache: coordinator.cache('key', 100_000) });
+  const agents = createAgentsService({
+    db,
+    audit,
+    keys,
+    idempotency: createIdempotencyService({ db }),
+    bus,
+    cache: coordinator.cache('agent', 100_000),
+    // Wired late: the delegations service is built below.
+    revokeDelegations: (appId, agentId, actor) => delegations.revokeForAgent(appId, agentId, actor),
+  });
   const catalog = loadCatalog();
   // secretMeta and probe are wired late: the secrets and proxy services are built below.
   const providers = createProvidersService({
@@ -179,11 +204,18 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     db,
     audit,
     secretLookup: (appId, id) => secrets.get(appId, id),
+    agentLookup: (appId, id) => agents.assertGrantable(appId, id),
+    // Wired late: the identity service is built below, once the egress dispatcher exists.
+    identity: {
+      providerRef: (appId) => identity.providerRef(appId),
+      verifyUserToken: (appId, token) => identity.verifyUserToken(appId, token),
+    },
     bus,
     cache: coordinator.cache('grant', 200_000),
   });
   const authenticate = createAuthenticator({
     keys,
+    agents,
     nonces: coordinator.nonces,
     rateLimiter: coordinator.rateLimiter,
     log,
@@ -193,8 +225,31 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     headersTimeoutMs: config.upstreamHeadersTimeoutMs,
     bodyTimeoutMs: config.upstreamBodyTimeoutMs,
   });
+  // OIDC discovery and JWKS fetches go through the same egress guard as upstream calls.
+  const identity = createIdentityService({
+    db,
+    audit,
+    fetch: createIdpFetch({ dispatcher, httpHosts: config.egressAllowHttpHosts }),
+    httpHosts: config.egressAllowHttpHosts,
+    cache: coordinator.cache('identity', 10_000),
+    users: coordinator.cache('identity', 100_000),
+    bus,
+    jwks: { cooldownMs: config.idpJwksCooldownMs, cacheMaxAgeMs: config.idpJwksCacheMaxAgeMs },
+    log: log.child({ component: 'identity' }),
+  });
+  const delegations = createDelegationsService({
+    db,
+    audit,
+    grants,
+    identity,
+    agents,
+    bus,
+    cache: coordinator.cache('delegation', 100_000),
+  });
   const proxy = createProxyService({
     grants,
+    delegations,
+    identity,
     secrets,
     audit,
     dispatcher,
@@ -246,8 +301,11 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     systemRoutes({ db, auditHealthy: () => writer.healthy, redisStatus: () => coordinator.redisStatus(), replicaId }),
   );
   await app.register(keysRoutes({ keys, ...common }));
+  await app.register(agentsRoutes({ agents, ...common }));
   await app.register(secretsRoutes({ secrets, grants, ...common }));
   await app.register(grantsRoutes({ grants, ...common }));
+  await app.register(identityRoutes({ identity, ...common }));
+  await app.register(delegationsRoutes({ delegations, ...common }));
   await app.register(auditRoutes({ audit, ...common }));
   await app.register(providersRoutes({ providers, ...common }));
   await app.register(
@@ -266,7 +324,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     config,
     store,
     masterKey,
-    services: { apps, keys, secrets, grants, audit, keyring },
+    services: { apps, keys, secrets, grants, audit, keyring, agents, identity, delegations },
     async close() {
       if (closed) return;
       closed = true;

@@ -13,11 +13,22 @@ export const AUDIT_EVENTS = [
   'secret.updated',
   'secret.deleted',
   'key.minted',
+  'key.deprecated',
+  'key.undeprecated',
   'key.revoked',
+  'agent.created',
+  'agent.updated',
+  'agent.paused',
+  'agent.resumed',
+  'agent.revoked',
   'app.created',
   'keyring.root_rotated',
   'provider.template.created',
   'provider.template.deleted',
+  'identity.provider.configured',
+  'app_user.created',
+  'delegation.created',
+  'delegation.revoked',
 ] as const;
 
 /** One audit event name. */
@@ -34,8 +45,15 @@ export const AuditEvent = z.object({
   replica_id: z.string(),
   event: z.string(),
   outcome: AuditOutcome,
-  actor: z.object({ key_prefix: z.string().nullable(), caller: z.string().nullable() }),
+  /** Who acted: the key's prefix, the SDK's `caller`, and the agent (own key or `latchkey-act-as`). */
+  actor: z.object({
+    key_prefix: z.string().nullable(),
+    caller: z.string().nullable(),
+    agent_id: z.string().nullable(),
+  }),
   principal_type: z.string().nullable(),
+  /** The grant's principal; `app_user_id` names the end user (a user grant, or the user of a user token). */
+  principal: z.object({ type: z.string().nullable(), app_user_id: z.string().nullable() }),
   grant_id: z.string().nullable(),
   grant_kind: z.string().nullable(),
   managed_secret_id: z.string().nullable(),
@@ -65,6 +83,8 @@ export const ListAuditQuery = z.object({
   managed_secret_id: z.string().max(80).optional(),
   outcome: AuditOutcome.optional(),
   key_prefix: z.string().max(32).optional(),
+  agent_id: z.string().max(80).optional(),
+  app_user_id: z.string().max(80).optional(),
   since: Timestamp.optional(),
   until: Timestamp.optional(),
   cursor: z

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { Label, PageInfo, Timestamp } from './common.js';
 
 /**
- * The principal a grant binds to (DESIGN §2). `user` and `group` need an identity provider and are
- * refused with `principal_not_supported` until one is configured.
+ * The principal a grant binds to (DESIGN §2). `user` and `group` need the app's identity provider
+ * (refused with `principal_not_supported` until one is configured): a `user` grant binds to the
+ * app user proven by `user_token` (an ID token of that provider); a `group` grant to every user whose
+ * token lists `external_group_id` in its group claim (`idp_id`, if given, must name the app's provider).
  */
 export const PrincipalInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('system'), label: Label.optional() }).strict(),
@@ -17,12 +19,15 @@ export const PrincipalInput = z.discriminatedUnion('type', [
       label: Label.optional(),
     })
     .strict(),
+  z.object({ type: z.literal('user'), user_token: z.string().min(1).max(8192), label: Label.optional() }).strict(),
   z
-    .object({ type: z.literal('user'), user_token: z.string().max(8192).optional(), label: Label.optional() })
-    .passthrough(),
-  z
-    .object({ type: z.literal('group'), external_group_id: z.string().max(256).optional(), label: Label.optional() })
-    .passthrough(),
+    .object({
+      type: z.literal('group'),
+      external_group_id: z.string().min(1).max(256),
+      idp_id: z.string().max(80).optional(),
+      label: Label.optional(),
+    })
+    .strict(),
 ]);
 
 /**
@@ -69,6 +74,11 @@ export const Grant = z.object({
     type: z.enum(['system', 'agent', 'user', 'group']),
     label: z.string().nullable(),
     agent_id: z.string().nullable(),
+    /** `user` grants: the app user the grant is bound to. */
+    app_user_id: z.string().nullable(),
+    /** `group` grants: the IDP group id and the identity provider it belongs to. */
+    external_group_id: z.string().nullable(),
+    idp_id: z.string().nullable(),
   }),
   label: z.string().nullable(),
   status: GrantStatus,

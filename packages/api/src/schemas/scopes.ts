@@ -4,7 +4,16 @@ import { z } from 'zod';
  * Key scopes (DESIGN §5): `resource:verb[:id]` with verbs `read < write < admin`, or an action scope.
  * `*` grants everything (the first app key minted by `latchkey init` has it).
  */
-export const RESOURCE_SCOPES = ['keys', 'secrets', 'grants', 'audit', 'providers', 'agents', 'policies'] as const;
+export const RESOURCE_SCOPES = [
+  'keys',
+  'secrets',
+  'grants',
+  'audit',
+  'providers',
+  'agents',
+  'policies',
+  'identity',
+] as const;
 /** Action scopes that are not resource verbs. */
 export const ACTION_SCOPES = [
   'proxy:execute',

@@ -29,6 +29,8 @@ export interface Config {
   readonly cacheTtlMs: number;
   readonly cacheDegradedTtlMs: number;
   readonly shutdownTimeoutMs: number;
+  readonly idpJwksCooldownMs: number;
+  readonly idpJwksCacheMaxAgeMs: number;
 }
 
 /** Thrown when configuration is invalid; the message lists every bad key (never a value). */
@@ -104,5 +106,7 @@ export function loadConfig(
     cacheTtlMs: values.LATCHKEY_CACHE_TTL_MS as number,
     cacheDegradedTtlMs: values.LATCHKEY_CACHE_DEGRADED_TTL_MS as number,
     shutdownTimeoutMs: values.LATCHKEY_SHUTDOWN_TIMEOUT_MS as number,
+    idpJwksCooldownMs: values.LATCHKEY_IDP_JWKS_COOLDOWN_MS as number,
+    idpJwksCacheMaxAgeMs: values.LATCHKEY_IDP_JWKS_CACHE_MAX_AGE_MS as number,
   });
 }

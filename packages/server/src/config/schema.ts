@@ -114,6 +114,15 @@ export const CONFIG_KEYS = {
     schema: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
     description: 'Upstream idle time between body chunks in milliseconds.',
   },
+  LATCHKEY_IDP_JWKS_COOLDOWN_MS: {
+    schema: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+    description:
+      'Least time between two fetches of an identity provider’s JWKS triggered by an unknown key id (ms); bounds refetches a forged `kid` can cause.',
+  },
+  LATCHKEY_IDP_JWKS_CACHE_MAX_AGE_MS: {
+    schema: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
+    description: 'Age after which an identity provider’s cached JWKS is fetched again (ms).',
+  },
   LATCHKEY_PROXY_MAX_RESPONSE_BYTES: {
     schema: z.coerce
       .number()

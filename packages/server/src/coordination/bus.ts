@@ -1,5 +1,5 @@
 /** What changed: the kind of cached object and its id. */
-export type InvalidationKind = 'key' | 'grant' | 'secret' | 'agent';
+export type InvalidationKind = 'key' | 'grant' | 'secret' | 'agent' | 'identity' | 'delegation';
 
 /** A change notice. */
 export interface Invalidation {

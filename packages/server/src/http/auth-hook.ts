@@ -28,6 +28,7 @@ export async function authenticateRequest(
   request: FastifyRequest,
   publicUrl: string | undefined,
   body: Buffer | undefined,
+  opts: { allowPausedAgent?: boolean } = {},
 ): Promise<AuthContext> {
   return authenticate({
     method: request.method,
@@ -35,6 +36,7 @@ export async function authenticateRequest(
     headers: request.headers,
     body,
     ip: request.ip,
+    ...(opts.allowPausedAgent ? { allowPausedAgent: true } : {}),
   });
 }
 
@@ -43,18 +45,21 @@ export async function authenticateRequest(
  * (a signed request's Content-Digest needs the raw bytes) but before schema validation, so an
  * unauthenticated or under-scoped caller gets 401/403, never a validation report.
  *
- * @throws LatchkeyError `unauthorized` | `key_revoked` | … | `insufficient_scope`.
+ * @param scope the scope the route needs; `null`: any authenticated caller (the route checks more).
+ * @param opts `allowPausedAgent`: accept a paused agent (only `GET /v1/agents/me`).
+ * @throws LatchkeyError `unauthorized` | `key_revoked` | `agent_inactive` | … | `insufficient_scope`.
  */
 export function requireScope(
   authenticate: Authenticator,
   publicUrl: string | undefined,
-  scope: string,
+  scope: string | null,
+  opts: { allowPausedAgent?: boolean } = {},
 ): preValidationAsyncHookHandler {
   return async function (request: FastifyRequest, reply: FastifyReply) {
-    const auth = await authenticateRequest(authenticate, request, publicUrl, request.rawBody);
+    const auth = await authenticateRequest(authenticate, request, publicUrl, request.rawBody, opts);
     request.auth = auth;
     if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
-    if (!hasScope(auth.scopes, scope)) {
+    if (scope !== null && !hasScope(auth.scopes, scope)) {
       throw new LatchkeyError('insufficient_scope', { details: { required_scope: scope } });
     }
   };

@@ -2,9 +2,12 @@ import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { SignatureError } from '../crypto/errors.js';
 import { verifyRequestSignature } from '../crypto/request-signature.js';
+import { ACT_AS_HEADER, hasScope } from '@latchkey/api';
 import { LatchkeyError } from '../errors.js';
 import type { NonceStore } from '../coordination/nonce-store.js';
 import type { RateLimiter } from '../coordination/rate-limit.js';
+import type { AgentsService } from '../modules/agents/agents.service.js';
+import type { AgentAuthRecord } from '../modules/agents/agents.types.js';
 import type { KeyAuthRecord, KeysService } from '../modules/keys/keys.service.js';
 
 /** Who is calling: the result of authentication, attached to every authenticated request. */
@@ -19,6 +22,11 @@ export interface AuthContext {
   readonly deprecated: boolean;
   /** Caller name the SDK sends in `latchkey-caller` (audit only; bounded). */
   readonly caller: string | null;
+  /**
+   * True when an app key acts as an agent (`latchkey-act-as`): `kind`, `agentId` and `scopes` are the
+   * agent's, `keyId` / `keyPrefix` stay the app key's (so audit rows name both).
+   */
+  readonly actingAs?: boolean;
 }
 
 /** The parts of an HTTP request authentication reads. Header names are lowercase. */
@@ -28,6 +36,8 @@ export interface AuthInput {
   headers: Record<string, string | string[] | undefined>;
   body?: Uint8Array | undefined;
   ip: string;
+  /** Accept a paused agent (only `GET /v1/agents/me` does). */
+  allowPausedAgent?: boolean;
 }
 
 /** Authenticates callers by RFC 9421 signature or bearer API key (DESIGN §5). */
@@ -58,50 +68,104 @@ function ipInCidrs(ip: string, cidrs: readonly string[]): boolean {
   return false;
 }
 
+const AGENT_ID = /^agt_[A-Za-z0-9]{8,64}$/;
+
+/** Refuses a revoked agent, and a paused one unless `allowPaused` (DESIGN §4.1 step 2). */
+function checkAgentState(agent: AgentAuthRecord, allowPaused: boolean): void {
+  if (agent.status === 'revoked') throw new LatchkeyError('agent_revoked', { details: { agent_id: agent.id } });
+  if (agent.status === 'paused' && !allowPaused) {
+    throw new LatchkeyError('agent_inactive', { details: { agent_id: agent.id } });
+  }
+}
+
 /**
  * Creates the authenticator. Unknown key, bad signature, replay and clock skew all give the same
  * `401 unauthorized` body; the reason goes to the debug log only. After a key is proven, its state
- * decides: revoked → `key_revoked`, expired → `key_expired`, outside its CIDRs → `ip_not_allowed`.
+ * decides: an agent key's agent first (revoked → `agent_revoked`, paused → `agent_inactive`, so the
+ * error names the agent), then the key (revoked → `key_revoked`, expired → `key_expired`, outside
+ * its CIDRs → `ip_not_allowed`). An agent key carries its agent's scopes, read at use time.
  *
- * @param deps `keys` lookups, `nonces` store, `log`.
+ * An app key holding `agents:write` may send `latchkey-act-as: <agent id>`: the context then has the
+ * agent's identity, scopes and state checks (same boundary as the agent's own key), while the key id
+ * and prefix stay the app key's. Other keys sending it get `insufficient_scope`; an agent of another
+ * app, or none, is `agent_not_found`.
+ *
+ * Rate limits: the key's `rate_limit_rpm` (subject `key:<id>`) and the agent's (subject
+ * `agent:<id>`, shared by all its keys and by app keys acting as it).
+ *
+ * @param deps `keys` lookups, `agents` lookup, `nonces` store, `rateLimiter`, `log`.
  */
 export function createAuthenticator(deps: {
   keys: Pick<KeysService, 'lookupById' | 'lookupByToken'>;
+  agents: Pick<AgentsService, 'lookupForAuth'>;
   nonces: NonceStore;
   rateLimiter?: RateLimiter;
   log: Logger;
 }): Authenticator {
-  const { keys, nonces, log, rateLimiter } = deps;
+  const { keys, nonces, log, rateLimiter, agents } = deps;
   const fail = (reason: string) => {
     log.debug({ reason }, 'authentication failed');
     return new LatchkeyError('unauthorized');
   };
 
-  function accept(
+  async function agentOf(agentId: string | null): Promise<AgentAuthRecord | undefined> {
+    return agentId ? agents.lookupForAuth(agentId) : undefined;
+  }
+
+  async function accept(
     rec: KeyAuthRecord,
     method: AuthContext['method'],
-    ip: string,
-    headers: AuthInput['headers'],
-  ): AuthContext {
+    req: AuthInput,
+  ): Promise<{ ctx: AuthContext; agent: AgentAuthRecord | undefined }> {
+    const { ip, headers } = req;
+    const allowPaused = req.allowPausedAgent === true;
+    let agent: AgentAuthRecord | undefined;
+    if (rec.kind === 'agent') {
+      agent = await agentOf(rec.agentId);
+      // A key whose agent is gone (or belongs elsewhere) proves nothing.
+      if (!agent || agent.appId !== rec.appId) throw fail('agent_missing');
+      checkAgentState(agent, allowPaused);
+    }
     if (rec.status === 'revoked') throw new LatchkeyError('key_revoked');
     if (rec.status === 'expired') throw new LatchkeyError('key_expired');
     if (method === 'bearer' && rec.signedOnly) throw new LatchkeyError('signed_request_required');
     if (!ipInCidrs(ip, rec.cidrs)) throw new LatchkeyError('ip_not_allowed');
-    return {
+    const ctx: AuthContext = {
       appId: rec.appId,
       keyId: rec.id,
       keyPrefix: rec.keyPrefix,
       kind: rec.kind,
       agentId: rec.agentId,
-      scopes: rec.scopes,
+      scopes: agent ? agent.scopes : rec.scopes,
       method,
       deprecated: rec.status === 'deprecated',
       caller: callerOf(headers),
     };
+    const actAs = headers[ACT_AS_HEADER];
+    if (actAs === undefined) return { ctx, agent };
+    if (rec.kind !== 'app' || !hasScope(rec.scopes, 'agents:write')) {
+      throw new LatchkeyError('insufficient_scope', {
+        message: `Only an app key with agents:write may send ${ACT_AS_HEADER}.`,
+        details: { required_scope: 'agents:write' },
+      });
+    }
+    const target = typeof actAs === 'string' && AGENT_ID.test(actAs) ? await agentOf(actAs) : undefined;
+    // Another app's agent is indistinguishable from a missing one (404, never 403).
+    if (!target || target.appId !== rec.appId) throw new LatchkeyError('agent_not_found');
+    checkAgentState(target, allowPaused);
+    return {
+      ctx: { ...ctx, kind: 'agent', agentId: target.id, scopes: target.scopes, actingAs: true },
+      agent: target,
+    };
   }
 
-  async function limit(ctx: AuthContext, rec: KeyAuthRecord): Promise<AuthContext> {
+  async function limit(
+    accepted: { ctx: AuthContext; agent: AgentAuthRecord | undefined },
+    rec: KeyAuthRecord,
+  ): Promise<AuthContext> {
+    const { ctx, agent } = accepted;
     if (rateLimiter && rec.rateLimitRpm) await rateLimiter.consume(`key:${rec.id}`, rec.rateLimitRpm);
+    if (rateLimiter && agent?.rateLimitRpm) await rateLimiter.consume(`agent:${agent.id}`, agent.rateLimitRpm);
     return ctx;
   }
 
@@ -124,13 +188,13 @@ export function createAuthenticator(deps: {
         if (err instanceof SignatureError) throw fail(err.reason);
         throw err;
       }
-      return limit(accept(found!, 'signature', req.ip, req.headers), found!);
+      return limit(await accept(found!, 'signature', req), found!);
     }
     const authz = req.headers['authorization'];
     if (typeof authz === 'string' && /^bearer /i.test(authz)) {
       const rec = await keys.lookupByToken(authz.slice(7).trim());
       if (!rec) throw fail('unknown_key');
-      return limit(accept(rec, 'bearer', req.ip, req.headers), rec);
+      return limit(await accept(rec, 'bearer', req), rec);
     }
     throw fail('missing');
   };

@@ -26,6 +26,9 @@ export function sendError(reply: FastifyReply, err: LatchkeyError): void {
     'x-request-id': reply.request.id,
     ...(err.headers ?? {}),
   };
+  // A deprecated key is told so on every response, refusals of hijacked (streaming) doors included.
+  const deprecated = reply.getHeader('latchkey-key-deprecated');
+  if (deprecated) headers['latchkey-key-deprecated'] = String(deprecated);
   // A hijacked reply counts as sent for Fastify; what matters is whether headers went out.
   if (reply.raw.headersSent) {
     reply.raw.destroy();

@@ -15,7 +15,7 @@ export function authOf(request: FastifyRequest): AuthContext {
 /** The audit actor of the authenticated caller. */
 export function actorOf(request: FastifyRequest): Actor {
   const auth = authOf(request);
-  return { keyPrefix: auth.keyPrefix, caller: auth.caller };
+  return { keyPrefix: auth.keyPrefix, caller: auth.caller, agentId: auth.agentId };
 }
 
 /** Pagination fields of a list result. */

@@ -3,6 +3,8 @@ import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_custom_templates.js';
 import * as m0003 from './migrations/0003_secret_base_url.js';
 import * as m0004 from './migrations/0004_key_rate_limit.js';
+import * as m0005 from './migrations/0005_agents.js';
+import * as m0006 from './migrations/0006_identity.js';
 import { dialectOf } from './database.js';
 import type { Db } from './types.js';
 
@@ -12,6 +14,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002_custom_templates': m0002,
   '0003_secret_base_url': m0003,
   '0004_key_rate_limit': m0004,
+  '0005_agents': m0005,
+  '0006_identity': m0006,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -80,6 +80,11 @@ export interface GrantsTable {
   expires_at: string | null;
   revoked_at: string | null;
   revoked_reason: string | null;
+  /** `user` grants (migration 0006): the app user bound to the grant. */
+  app_user_id: string | null;
+  /** `group` grants (migration 0006): the IDP group id and the identity provider it belongs to. */
+  external_group_id: string | null;
+  idp_id: string | null;
 }
 
 export interface AuditEventsTable {
@@ -97,6 +102,10 @@ export interface AuditEventsTable {
   grant_id: string | null;
   managed_secret_id: string | null;
   key_prefix: string | null;
+  /** The acting agent (migration 0005); null for app keys and older rows. */
+  agent_id: string | null;
+  /** The end user (migration 0006); null when no user is involved and for older rows. */
+  app_user_id: string | null;
 }
 
 export interface IdempotencyKeysTable {
@@ -117,6 +126,66 @@ export interface ProviderTemplatesTable {
   created_at: string;
 }
 
+/**
+ * An agent (migration 0005). Status is derived: `revoked` if `revoked_at`, else `paused` if
+ * `paused_at`, else `active`. `metadata` and `scopes` are JSON text.
+ */
+export interface AgentsTable {
+  id: string;
+  app_id: string;
+  name: string;
+  display_name: string | null;
+  type: string;
+  metadata: string;
+  scopes: string;
+  rate_limit_rpm: number | null;
+  created_at: string;
+  updated_at: string;
+  paused_at: string | null;
+  revoked_at: string | null;
+}
+
+/**
+ * An app's identity provider (migration 0006). `id` (`idp_…`) changes when the issuer does;
+ * `algorithms` is JSON text; `jwks_uri` comes from OIDC discovery.
+ */
+export interface IdentityProvidersTable {
+  app_id: string;
+  id: string;
+  issuer: string;
+  audience: string;
+  algorithms: string;
+  user_id_claim: string;
+  email_claim: string | null;
+  groups_claim: string | null;
+  jwks_uri: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An end user seen in a verified ID token (migration 0006); `groups` is JSON text. */
+export interface AppUsersTable {
+  id: string;
+  app_id: string;
+  idp_issuer: string;
+  subject: string;
+  email: string | null;
+  groups: string;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
+/** "Agent X may use user U's grant G" (migration 0006); `created_by` is the consenting app user. */
+export interface DelegationsTable {
+  id: string;
+  app_id: string;
+  grant_id: string;
+  agent_id: string;
+  created_by: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 /** The database schema. */
 export interface Database {
   apps: AppsTable;
@@ -127,6 +196,10 @@ export interface Database {
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   provider_templates: ProviderTemplatesTable;
+  agents: AgentsTable;
+  identity_providers: IdentityProvidersTable;
+  app_users: AppUsersTable;
+  delegations: DelegationsTable;
 }
 
 /** A database handle or a transaction: every repository function takes one first. */

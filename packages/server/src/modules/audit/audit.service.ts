@@ -68,6 +68,8 @@ export function createAuditService(deps: {
       if (q.managed_secret_id) query = query.where('managed_secret_id', '=', q.managed_secret_id);
       if (q.outcome) query = query.where('outcome', '=', q.outcome);
       if (q.key_prefix) query = query.where('key_prefix', '=', q.key_prefix);
+      if (q.agent_id) query = query.where('agent_id', '=', q.agent_id);
+      if (q.app_user_id) query = query.where('app_user_id', '=', q.app_user_id);
       if (q.since) query = query.where('ts', '>=', new Date(q.since).toISOString());
       if (q.until) query = query.where('ts', '<', new Date(q.until).toISOString());
       if (q.cursor) query = query.where('seq', '<', Number(q.cursor));
@@ -99,7 +101,17 @@ export function createAuditService(deps: {
         for (;;) {
           const rows = await db
             .selectFrom('audit_events')
-            .select(['chain_seq', 'record', 'prev_hash', 'hash', 'event', 'app_id', 'grant_id'])
+            .select([
+              'chain_seq',
+              'record',
+              'prev_hash',
+              'hash',
+              'event',
+              'app_id',
+              'grant_id',
+              'agent_id',
+              'app_user_id',
+            ])
             .where('replica_id', '=', replica_id)
             .where('chain_seq', '>=', expectSeq)
             .orderBy('chain_seq')
@@ -123,7 +135,9 @@ export function createAuditService(deps: {
                   rec.chain_seq !== seq ||
                   rec.event !== r.event ||
                   rec.app_id !== r.app_id ||
-                  rec.grant_id !== r.grant_id
+                  rec.grant_id !== r.grant_id ||
+                  (rec.actor?.agent_id ?? null) !== r.agent_id ||
+                  (rec.app_user_id ?? null) !== r.app_user_id
                 )
                   broken = 'indexed columns differ from the hashed record';
               }
@@ -154,8 +168,9 @@ function toEvent(seq: number, r: AuditRecord, hash: string): Event {
     replica_id: r.replica_id,
     event: r.event,
     outcome: r.outcome as Event['outcome'],
-    actor: r.actor,
+    actor: { key_prefix: r.actor.key_prefix, caller: r.actor.caller, agent_id: r.actor.agent_id ?? null },
     principal_type: r.principal_type,
+    principal: { type: r.principal_type, app_user_id: r.app_user_id ?? null },
     grant_id: r.grant_id,
     grant_kind: r.grant_kind,
     managed_secret_id: r.managed_secret_id,

@@ -5,8 +5,10 @@ export interface AuditInput {
   event: AuditEventName;
   appId: string | null;
   outcome: 'success' | 'denied' | 'error';
-  actor?: { keyPrefix: string | null; caller?: string | null } | undefined;
+  actor?: { keyPrefix: string | null; caller?: string | null; agentId?: string | null } | undefined;
   principalType?: string | null | undefined;
+  /** The end user the event is about (a user grant's user, or the user of a verified user token). */
+  appUserId?: string | null | undefined;
   grantId?: string | null | undefined;
   grantKind?: string | null | undefined;
   managedSecretId?: string | null | undefined;
@@ -33,8 +35,11 @@ export interface AuditRecord {
   app_id: string | null;
   event: string;
   outcome: string;
-  actor: { key_prefix: string | null; caller: string | null };
+  /** `agent_id` is absent from rows written before agents existed. */
+  actor: { key_prefix: string | null; caller: string | null; agent_id?: string | null };
   principal_type: string | null;
+  /** Absent from rows written before identity existed. */
+  app_user_id?: string | null;
   grant_id: string | null;
   grant_kind: string | null;
   managed_secret_id: string | null;

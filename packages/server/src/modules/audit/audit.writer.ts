@@ -149,6 +149,8 @@ export class AuditWriter {
         grant_id: full.grant_id,
         managed_secret_id: full.managed_secret_id,
         key_prefix: full.actor.key_prefix,
+        agent_id: full.actor.agent_id ?? null,
+        app_user_id: full.app_user_id ?? null,
       };
       prev = hash;
       return row;
@@ -199,6 +201,8 @@ export class AuditWriter {
             grant_id: null,
             managed_secret_id: null,
             key_prefix: null,
+            agent_id: null,
+            app_user_id: null,
           })
           .execute();
         throw rollback;
@@ -223,8 +227,13 @@ function toRecord(i: AuditInput, replicaId: string): Omit<AuditRecord, 'chain_se
     app_id: i.appId,
     event: i.event,
     outcome: i.outcome,
-    actor: { key_prefix: i.actor?.keyPrefix ?? null, caller: i.actor?.caller ?? null },
+    actor: {
+      key_prefix: i.actor?.keyPrefix ?? null,
+      caller: i.actor?.caller ?? null,
+      agent_id: i.actor?.agentId ?? null,
+    },
     principal_type: i.principalType ?? null,
+    app_user_id: i.appUserId ?? null,
     grant_id: i.grantId ?? null,
     grant_kind: i.grantKind ?? null,
     managed_secret_id: i.managedSecretId ?? null,

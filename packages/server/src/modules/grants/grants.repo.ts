@@ -6,6 +6,8 @@ export interface GrantFilter {
   managedSecretId?: string | undefined;
   kind?: string | undefined;
   status?: 'active' | 'expired' | 'revoked' | undefined;
+  /** Only grants bound to this agent (an agent caller's view). */
+  agentId?: string | undefined;
   nowIso: string;
 }
 
@@ -30,6 +32,7 @@ export async function listGrants(
   if (f.providerId) q = q.where('provider_id', '=', f.providerId);
   if (f.managedSecretId) q = q.where('managed_secret_id', '=', f.managedSecretId);
   if (f.kind) q = q.where('kind', '=', f.kind);
+  if (f.agentId) q = q.where('principal_type', '=', 'agent').where('agent_id', '=', f.agentId);
   if (f.status === 'revoked') q = q.where('revoked_at', 'is not', null);
   if (f.status === 'expired') q = q.where('revoked_at', 'is', null).where('expires_at', '<=', f.nowIso);
   if (f.status === 'active') {
@@ -76,4 +79,41 @@ export async function liveGrantIdsForSecret(ex: Executor, appId: string, secretI
     .where('revoked_at', 'is', null)
     .execute();
   return rows.map((r) => r.id);
+}
+
+/**
+ * The active grants for a provider that a user reaches: `user` grants bound to `appUserId`, and
+ * `group` grants of `idpId` for any of `groups`. Each row carries its managed secret's slug (the
+ * account identifier when the grant has no label). At most 100, oldest first.
+ */
+export async function findUserGrantCandidates(
+  ex: Executor,
+  appId: string,
+  q: { providerId: string; appUserId: string; idpId: string; groups: readonly string[]; nowIso: string },
+): Promise<(GrantsTable & { slug: string | null })[]> {
+  return ex
+    .selectFrom('grants')
+    .leftJoin('managed_secrets', 'managed_secrets.id', 'grants.managed_secret_id')
+    .selectAll('grants')
+    .select('managed_secrets.slug as slug')
+    .where('grants.app_id', '=', appId)
+    .where('grants.provider_id', '=', q.providerId)
+    .where('grants.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('grants.expires_at', 'is', null), eb('grants.expires_at', '>', q.nowIso)]))
+    .where((eb) => {
+      const mine = eb.and([eb('grants.principal_type', '=', 'user'), eb('grants.app_user_id', '=', q.appUserId)]);
+      if (q.groups.length === 0) return mine;
+      return eb.or([
+        mine,
+        eb.and([
+          eb('grants.principal_type', '=', 'group'),
+          eb('grants.idp_id', '=', q.idpId),
+          eb('grants.external_group_id', 'in', [...q.groups]),
+        ]),
+      ]);
+    })
+    .orderBy('grants.created_at')
+    .orderBy('grants.id')
+    .limit(100)
+    .execute();
 }

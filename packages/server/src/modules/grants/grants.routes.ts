@@ -25,7 +25,8 @@ export function grantsRoutes(deps: {
       },
       preValidation: scope('grants:read'),
       handler: async (req) => {
-        const { grants: items, total } = await grants.list(authOf(req).appId, req.query);
+        const auth = authOf(req);
+        const { grants: items, total } = await grants.list(auth.appId, req.query, { agentId: auth.agentId });
         return { grants: items, ...pageOf(total, req.query.limit, req.query.offset, items.length) };
       },
     });
@@ -37,7 +38,7 @@ export function grantsRoutes(deps: {
         response: { 200: Grant, ...errorResponses },
       },
       preValidation: scope('grants:read'),
-      handler: async (req) => grants.get(authOf(req).appId, req.params.grant_id),
+      handler: async (req) => grants.get(authOf(req).appId, req.params.grant_id, { agentId: authOf(req).agentId }),
     });
     r.post('/v1/grants/:grant_id/revoke', {
       schema: {
@@ -48,7 +49,10 @@ export function grantsRoutes(deps: {
         response: { 200: Grant, ...errorResponses },
       },
       preValidation: scope('grants:write'),
-      handler: async (req) => grants.revoke(authOf(req).appId, req.params.grant_id, req.body?.reason, actorOf(req)),
+      handler: async (req) =>
+        grants.revoke(authOf(req).appId, req.params.grant_id, req.body?.reason, actorOf(req), {
+          agentId: authOf(req).agentId,
+        }),
     });
   };
 }

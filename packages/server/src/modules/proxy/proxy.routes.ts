@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { FORWARD_HEADERS, ProxyRequestBody, ProxyResult } from '@latchkey/api';
+import { FORWARD_HEADERS, ProxyRequestBody, ProxyResult, TemplateId } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
 import type { AuthContext, Authenticator } from '../../http/authenticate.js';
 import { authenticateRequest, requireScope } from '../../http/auth-hook.js';
@@ -11,6 +11,7 @@ import { hasRequestBody, one, parseContext, readBody, streamToCaller, traceOf } 
 import { checkCaller } from './steps/check-caller.js';
 import { sanitizeHeaders } from './steps/inject.js';
 import { redactBody, responseHeaders } from './steps/respond.js';
+import type { GrantSelector } from './steps/resolve-grant.js';
 import { parseTarget, templateUrl } from './steps/template-url.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -18,6 +19,37 @@ const GRANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 // RFC 9110 field names (tokens) and the field-value bytes undici sends (no CR, LF or NUL).
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * How a `/v1/forward` call names its grant: `latchkey-grant-id`, or `latchkey-provider` +
+ * `latchkey-user-token` (+ optional `latchkey-account`), never both.
+ *
+ * @throws LatchkeyError `invalid_request` naming the header.
+ */
+function forwardSelector(h: FastifyRequest['headers']): { grantId: string; byProvider?: GrantSelector } {
+  const bad = (message: string, header: string) =>
+    new LatchkeyError('invalid_request', { message, details: { header } });
+  const grantId = one(h[FORWARD_HEADERS.grantId]);
+  const provider = one(h[FORWARD_HEADERS.provider]);
+  const userToken = one(h[FORWARD_HEADERS.userToken]);
+  const account = one(h[FORWARD_HEADERS.account]);
+  if (provider === undefined) {
+    if (userToken !== undefined || account !== undefined)
+      throw bad('latchkey-user-token and latchkey-account go with latchkey-provider.', FORWARD_HEADERS.provider);
+    if (!GRANT_ID.test(grantId ?? ''))
+      throw bad('The latchkey-grant-id header must be a grant id.', FORWARD_HEADERS.grantId);
+    return { grantId: grantId! };
+  }
+  if (grantId !== undefined)
+    throw bad('Give latchkey-grant-id or latchkey-provider, not both.', FORWARD_HEADERS.grantId);
+  if (!TemplateId.safeParse(provider).success)
+    throw bad('The latchkey-provider header must be a provider id.', FORWARD_HEADERS.provider);
+  if (!userToken || userToken.length > 8192)
+    throw bad('latchkey-provider needs the user token in latchkey-user-token.', FORWARD_HEADERS.userToken);
+  if (account !== undefined && (account.length === 0 || account.length > 200))
+    throw bad('latchkey-account must be 1 to 200 characters.', FORWARD_HEADERS.account);
+  return { grantId: '', byProvider: { provider, userToken, account: account ?? null } };
+}
 
 /**
  * The two front doors to the pipeline: `ANY /v1/forward` (streaming) and `POST /v1/proxy` (JSON envelope).
@@ -39,12 +71,12 @@ export function proxyRoutes(deps: {
     const bodyBytes = signed && hasBody ? await readBody(request, deps.maxBodyBytes) : undefined;
     const auth: AuthContext = await authenticateRequest(deps.authenticate, request, deps.publicUrl, bodyBytes);
     if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
-    const grantId = one(h[FORWARD_HEADERS.grantId]) ?? '';
     const base = {
       auth,
       frontDoor: 'forward' as const,
       method: request.method,
-      grantId,
+      grantId: '',
+      byProvider: undefined as GrantSelector | undefined,
       reason: one(h[FORWARD_HEADERS.reason])?.slice(0, 500) ?? null,
       context: null as Record<string, string> | null,
       trace: traceOf(h),
@@ -53,11 +85,7 @@ export function proxyRoutes(deps: {
     try {
       // Step 2 before step 3: an under-scoped key learns nothing about its input.
       checkCaller(auth);
-      if (!GRANT_ID.test(grantId))
-        throw new LatchkeyError('invalid_request', {
-          message: 'The latchkey-grant-id header must be a grant id.',
-          details: { header: FORWARD_HEADERS.grantId },
-        });
+      Object.assign(base, forwardSelector(h));
       base.context = parseContext(one(h[FORWARD_HEADERS.context]));
       url = parseTarget(one(h[FORWARD_HEADERS.target]));
     } catch (err) {
@@ -98,7 +126,11 @@ export function proxyRoutes(deps: {
           auth,
           frontDoor: 'proxy' as const,
           method: b.method,
-          grantId: b.grant_id,
+          grantId: b.grant_id ?? '',
+          byProvider:
+            b.provider !== undefined
+              ? { provider: b.provider, userToken: b.user_token ?? '', account: b.account ?? null }
+              : undefined,
           reason: b.reason ?? null,
           context: b.context ?? null,
           trace: traceOf(request.headers),

@@ -4,7 +4,9 @@ import { LatchkeyError } from '../../errors.js';
 import type { AuthContext } from '../../http/authenticate.js';
 import { redactUrl } from '../audit/audit.fns.js';
 import type { AuditService } from '../audit/audit.service.js';
-import type { GrantsService } from '../grants/grants.service.js';
+import type { DelegationsService } from '../delegations/delegations.service.js';
+import type { GrantsService, ResolvedGrant } from '../grants/grants.service.js';
+import type { IdentityService } from '../identity/identity.service.js';
 import type { SealedCredential, SecretsService } from '../secrets/secrets.service.js';
 import type { FrontDoor, HeaderMap, ProxyCall, TraceFields } from './proxy.types.js';
 import { checkCaller } from './steps/check-caller.js';
@@ -14,7 +16,7 @@ import { gatewayTarget } from './steps/gateway-url.js';
 import { injectCredential } from './steps/inject.js';
 import { planSigV4 } from './steps/sign-sigv4.js';
 import { loadCredential } from './steps/load-credential.js';
-import { resolveGrant } from './steps/resolve-grant.js';
+import { resolveGrant, resolveGrantForUser, type GrantSelector } from './steps/resolve-grant.js';
 
 /** What a front door hands the pipeline after authenticating (step 1) and templating (step 3). */
 export interface ProxyInput {
@@ -28,7 +30,10 @@ export interface ProxyInput {
    * base URL; joined into `url` after step 7.
    */
   gateway?: { path: string; search: string };
+  /** The grant id; `''` when the call names its grant with `byProvider`. */
   grantId: string;
+  /** Instead of a grant id: the provider and the user's ID token (step 4 finds the user's grant). */
+  byProvider?: GrantSelector | undefined;
   headers: HeaderMap;
   /**
    * The request body (bytes, the raw stream, or null). A signing credential (`aws_sigv4`) hashes it,
@@ -93,7 +98,11 @@ export interface ProxyService {
  *   hosts allowed over plain http, and `maxBodyBytes` (bound for a body read to be signed).
  */
 export function createProxyService(deps: {
-  grants: Pick<GrantsService, 'resolve'>;
+  grants: Pick<GrantsService, 'resolve' | 'findForUser'>;
+  /** Agents reach user grants only through a live delegation. */
+  delegations?: Pick<DelegationsService, 'isDelegated'>;
+  /** Verifies user tokens for calls naming `provider` + the user's ID token. */
+  identity?: Pick<IdentityService, 'verifyUserToken'>;
   secrets: Pick<SecretsService, 'getCredential' | 'openCredential'>;
   audit: Pick<AuditService, 'record' | 'assertWritable'>;
   dispatcher: Dispatcher;
@@ -113,11 +122,14 @@ export function createProxyService(deps: {
     reason: string | null;
     context: Record<string, string> | null;
     trace: TraceFields;
+    grant?: ResolvedGrant | undefined;
+    appUserId?: string | null | undefined;
   }) {
     return {
       appId: i.auth.appId,
-      actor: { keyPrefix: i.auth.keyPrefix, caller: i.auth.caller },
-      grantId: i.grantId || null,
+      actor: { keyPrefix: i.auth.keyPrefix, caller: i.auth.caller, agentId: i.auth.agentId },
+      grantId: i.grant?.id ?? (i.grantId || null),
+      appUserId: i.appUserId ?? i.grant?.appUserId ?? null,
       method: i.method,
       url: i.url ? redactUrl(i.url) : null,
       reason: i.reason,
@@ -130,10 +142,10 @@ export function createProxyService(deps: {
   async function auditDenied(
     input: Omit<ProxyInput, 'url' | 'headers'> & { url: URL | null },
     err: LatchkeyError,
-    call?: Pick<ProxyCall, 'grant' | 'startedAt' | 'credential'>,
+    call?: Pick<ProxyCall, 'grant' | 'startedAt' | 'credential' | 'appUserId'>,
   ) {
     await audit.record({
-      ...baseAudit(input),
+      ...baseAudit({ ...input, grant: call?.grant, appUserId: call?.appUserId }),
       event: 'proxy.request.denied',
       outcome: 'denied',
       errorCode: err.code,
@@ -163,7 +175,15 @@ export function createProxyService(deps: {
       const call = { ...rest, startedAt: Date.now() } as Omit<ProxyCall, 'url'> & { url: URL | null };
       try {
         checkCaller(input.auth);
-        call.grant = await resolveGrant(grants, input.auth, input.grantId, now().toISOString());
+        const steps = { grants, delegations: deps.delegations, identity: deps.identity };
+        if (input.byProvider) {
+          const found = await resolveGrantForUser(steps, input.auth, input.byProvider, now().toISOString(), (id) => {
+            call.appUserId = id;
+          });
+          call.grant = found.grant;
+        } else {
+          call.grant = await resolveGrant(steps, input.auth, input.grantId, now().toISOString());
+        }
         const cred = await loadCredential(secrets, call.grant);
         call.url ??= gatewayTarget(cred.baseUrl, gateway);
         await bindAndInject(call as ProxyCall, cred);

@@ -33,6 +33,8 @@ export interface ProxyCall {
   readonly trace: TraceFields;
   readonly startedAt: number;
   grant?: ResolvedGrant;
+  /** Set when the grant was resolved from a user token: the user the call is made for (audit). */
+  appUserId?: string | null;
   credential?: SealedCredential;
   /** Values to scrub if the upstream echoes them (set by the inject step). */
   redact?: string[];

@@ -108,7 +108,11 @@ export function secretsRoutes(deps: {
       },
       preValidation: scope('grants:write'),
       handler: async (req, reply) =>
-        reply.code(201).send(await grants.issueForSecret(authOf(req).appId, req.params.id, req.body, actorOf(req))),
+        reply.code(201).send(
+          await grants.issueForSecret(authOf(req).appId, req.params.id, req.body, actorOf(req), {
+            agentId: authOf(req).agentId,
+          }),
+        ),
     });
   };
 }

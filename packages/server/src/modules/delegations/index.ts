@@ -1,0 +1,2 @@
+export { createDelegationsService, delegationKey, type DelegationsService } from './delegations.service.js';
+export { delegationsRoutes } from './delegations.routes.js';
