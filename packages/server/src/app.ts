@@ -205,6 +205,8 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     audit,
     secretLookup: (appId, id) => secrets.get(appId, id),
     agentLookup: (appId, id) => agents.assertGrantable(appId, id),
+    delegatedGrantIds: async (appId, agentId) =>
+      (await delegations.listForAgent(appId, agentId)).map((d) => d.grant_id),
     // Wired late: the identity service is built below, once the egress dispatcher exists.
     identity: {
       providerRef: (appId) => identity.providerRef(appId),

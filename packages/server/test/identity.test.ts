@@ -580,6 +580,13 @@ describe('user and group grants, resolved by provider + user token', () => {
       expect(mine.status, mine.text).toBe(200);
       expect(mine.body.delegations.map((d: { agent_id: string }) => d.agent_id)).toEqual([bot.id]);
       expect((await call(other.key, 'GET', `/v1/grants/${grants.work}/delegations`)).status).toBe(404);
+      // The delegated grant is listed for (and readable by) that agent only.
+      const listed = await call(bot.key, 'GET', '/v1/grants?limit=500');
+      expect(listed.body.grants.map((g: { grant_id: string }) => g.grant_id)).toContain(grants.work);
+      expect((await call(bot.key, 'GET', `/v1/grants/${grants.work}`)).status).toBe(200);
+      const others = await call(other.key, 'GET', '/v1/grants?limit=500');
+      expect(others.body.grants.map((g: { grant_id: string }) => g.grant_id)).not.toContain(grants.work);
+      expect((await call(other.key, 'GET', `/v1/grants/${grants.work}`)).status).toBe(404);
     });
 
     test('the agent revokes its own delegation: 404 again within 1 s, the grant stays intact', async () => {

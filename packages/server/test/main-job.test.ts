@@ -183,6 +183,18 @@ describe('rotation, revocation, deletion', () => {
     expect(up.seen.length).toBe(before);
   });
 
+  test('revoke accepts a POST without a body (regression: the SDK sends none)', async () => {
+    const g = await api(s.baseUrl, s.appKey, 'POST', `/v1/managed-secrets/${secrets.bearer}/grants`, {
+      principal: { type: 'system' },
+    });
+    const res = await fetch(`${s.baseUrl}/v1/grants/${g.body.grant_id}/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.appKey}` },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('revoked');
+  });
+
   test('deleting a secret revokes its grants and frees its slug', async () => {
     const c = await api(s.baseUrl, s.appKey, 'POST', '/v1/managed-secrets', {
       slug: 'doomed',

@@ -8,6 +8,8 @@ export interface GrantFilter {
   status?: 'active' | 'expired' | 'revoked' | undefined;
   /** Only grants bound to this agent (an agent caller's view). */
   agentId?: string | undefined;
+  /** With `agentId`: grants delegated to that agent are visible too. */
+  delegatedIds?: readonly string[] | undefined;
   nowIso: string;
 }
 
@@ -32,7 +34,16 @@ export async function listGrants(
   if (f.providerId) q = q.where('provider_id', '=', f.providerId);
   if (f.managedSecretId) q = q.where('managed_secret_id', '=', f.managedSecretId);
   if (f.kind) q = q.where('kind', '=', f.kind);
-  if (f.agentId) q = q.where('principal_type', '=', 'agent').where('agent_id', '=', f.agentId);
+  if (f.agentId) {
+    const agentId = f.agentId;
+    const delegated = f.delegatedIds ?? [];
+    q = q.where((eb) =>
+      eb.or([
+        eb.and([eb('principal_type', '=', 'agent'), eb('agent_id', '=', agentId)]),
+        ...(delegated.length ? [eb('id', 'in', [...delegated])] : []),
+      ]),
+    );
+  }
   if (f.status === 'revoked') q = q.where('revoked_at', 'is not', null);
   if (f.status === 'expired') q = q.where('revoked_at', 'is', null).where('expires_at', '<=', f.nowIso);
   if (f.status === 'active') {

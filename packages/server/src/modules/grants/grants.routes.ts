@@ -45,7 +45,7 @@ export function grantsRoutes(deps: {
         operationId: 'revokeGrant',
         tags: ['grants'],
         params: GrantIdParams,
-        body: RevokeGrantBody.optional(),
+        body: RevokeGrantBody.nullish(),
         response: { 200: Grant, ...errorResponses },
       },
       preValidation: scope('grants:write'),

@@ -119,6 +119,8 @@ export function createGrantsService(deps: {
   audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
   secretLookup: (appId: string, secretId: string) => Promise<{ template_id: string | null }>;
   agentLookup?: (appId: string, agentId: string) => Promise<void>;
+  /** Ids of the grants delegated to an agent (the delegations service's, wired late). */
+  delegatedGrantIds?: (appId: string, agentId: string) => Promise<string[]>;
   identity?: Pick<IdentityService, 'providerRef' | 'verifyUserToken'>;
   /** Per-replica cache of resolved grants, invalidated cluster-wide through `bus`. */
   cache: Cache<{ g: ResolvedGrant | null }>;
@@ -274,6 +276,8 @@ export function createGrantsService(deps: {
           kind: q.grant_kind,
           status: q.status,
           agentId: viewer?.agentId ?? undefined,
+          delegatedIds:
+            viewer?.agentId && deps.delegatedGrantIds ? await deps.delegatedGrantIds(appId, viewer.agentId) : undefined,
           nowIso,
         },
         { limit: q.limit, offset: q.offset },
@@ -282,7 +286,11 @@ export function createGrantsService(deps: {
     },
     async get(appId, grantId, viewer) {
       const row = await repo.findGrant(db, appId, grantId);
-      if (!row || !visibleTo(row, viewer)) throw new LatchkeyError('grant_not_found');
+      const delegated =
+        row && viewer?.agentId && !visibleTo(row, viewer) && deps.delegatedGrantIds
+          ? (await deps.delegatedGrantIds(appId, viewer.agentId)).includes(grantId)
+          : false;
+      if (!row || !(visibleTo(row, viewer) || delegated)) throw new LatchkeyError('grant_not_found');
       return toGrant(row, now().toISOString());
     },
     async revoke(appId, grantId, reason, actor, viewer) {
