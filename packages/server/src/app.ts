@@ -143,7 +143,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
   const { db } = store;
 
   const replicaId = config.replicaId ?? `r-${randomBytes(6).toString('hex')}`;
-  const writer = new AuditWriter(db, replicaId, log.child({ component: 'audit' }));
+  const writer = new AuditWriter(db, replicaId, log.child({ component: 'audit' }), store.sqlite);
   await writer.init();
   const audit = createAuditService({
     db,
@@ -259,10 +259,13 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     maxBodyBytes: config.maxBodyBytes,
   });
 
+  const requestIdPrefix = randomBytes(6).toString('hex');
+  let requestCount = 0;
   const app: FastifyInstance = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: config.maxBodyBytes,
-    genReqId: () => `req_${randomBytes(10).toString('hex')}`,
+    // A random per-process prefix and a counter: unique across replicas, no CSPRNG call per request.
+    genReqId: () => `req_${requestIdPrefix}${(++requestCount).toString(36)}`,
     requestIdHeader: false,
     trustProxy: false,
     clientErrorHandler,

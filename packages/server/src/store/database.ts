@@ -12,6 +12,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Db;
   readonly dialect: Dialect;
+  /** The raw better-sqlite3 handle (SQLite only), for the audit writer's prepared-statement path. */
+  readonly sqlite?: SQLite.Database;
   /** Closes the pool / file. */
   close(): Promise<void>;
 }
@@ -44,7 +46,7 @@ export function openStore(
       }
     }
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: url,

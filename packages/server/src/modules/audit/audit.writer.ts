@@ -1,17 +1,76 @@
 import { randomUUID } from 'node:crypto';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { AuditEventsTable, Db } from '../../store/types.js';
-import { canonicalJson, chainHash, GENESIS_HASH } from './audit.fns.js';
+import { chainHash, GENESIS_HASH } from './audit.fns.js';
 import type { AuditInput, AuditRecord } from './audit.types.js';
 
 type Row = Omit<AuditEventsTable, 'seq'>;
 interface Pending {
-  record: Omit<AuditRecord, 'chain_seq'>;
+  record: Omit<AuditRecord, 'chain_seq' | 'id'>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 const BATCH_ROWS = 400;
+const ROW_COLUMNS = [
+  'id',
+  'replica_id',
+  'chain_seq',
+  'ts',
+  'app_id',
+  'event',
+  'outcome',
+  'record',
+  'prev_hash',
+  'hash',
+  'grant_id',
+  'managed_secret_id',
+  'key_prefix',
+  'agent_id',
+  'app_user_id',
+] as const;
+
+/** A free-form string map with its keys in sorted order (for canonical JSON). */
+function sortedMap<V>(m: Record<string, V> | null | undefined): Record<string, V> | null {
+  if (!m) return null;
+  const out: Record<string, V> = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k]!;
+  return out;
+}
+
+/**
+ * The record as hashed and stored, built with every object's keys in sorted order, so that
+ * `JSON.stringify` of it IS its canonical JSON (what `verify` recomputes with `canonicalJson`).
+ * A unit test checks the two agree; keep the key order sorted when adding fields.
+ */
+export function sealRecord(r: Omit<AuditRecord, 'chain_seq' | 'id'>, chainSeq: number): AuditRecord {
+  return {
+    actor: { agent_id: r.actor.agent_id ?? null, caller: r.actor.caller, key_prefix: r.actor.key_prefix },
+    app_id: r.app_id,
+    app_user_id: r.app_user_id ?? null,
+    chain_seq: chainSeq,
+    context: sortedMap(r.context),
+    details: sortedMap(r.details),
+    error_code: r.error_code,
+    event: r.event,
+    grant_id: r.grant_id,
+    grant_kind: r.grant_kind,
+    id: `${r.replica_id}-${String(chainSeq).padStart(12, '0')}`,
+    latency_ms: r.latency_ms,
+    managed_secret_id: r.managed_secret_id,
+    method: r.method,
+    outcome: r.outcome,
+    principal_type: r.principal_type,
+    provider_id: r.provider_id,
+    reason: r.reason,
+    replica_id: r.replica_id,
+    status_code: r.status_code,
+    trace: { role: r.trace.role, run_id: r.trace.run_id, thread_id: r.trace.thread_id, tool: r.trace.tool },
+    ts: r.ts,
+    url: r.url,
+  };
+}
 
 /**
  * Group-commit writer of this replica's audit chain (DESIGN §9). Records appended while a commit
@@ -33,14 +92,19 @@ export class AuditWriter {
   #closed = false;
   /** Set after a failed commit: the commit may have landed even though its acknowledgement was lost. */
   #resync = false;
+  readonly #sqlite: SqliteDatabase | undefined;
+  #sqliteStmt: ReturnType<SqliteDatabase['prepare']> | undefined;
+  #sqliteInsert: ((rows: Row[]) => void) | undefined;
 
   /**
    * @param db database handle.
    * @param replicaId this replica's chain id.
    * @param log logger (never given record contents).
+   * @param sqlite the raw better-sqlite3 handle when the store is SQLite (fast insert path).
    */
-  constructor(db: Db, replicaId: string, log: Logger) {
+  constructor(db: Db, replicaId: string, log: Logger, sqlite?: SqliteDatabase) {
     this.#db = db;
+    this.#sqlite = sqlite;
     this.replicaId = replicaId;
     this.#log = log;
   }
@@ -132,8 +196,9 @@ export class AuditWriter {
     let prev = startHash;
     const rows: Row[] = batch.map(({ record }) => {
       seq += 1;
-      const full: AuditRecord = { ...record, chain_seq: seq };
-      const canonical = canonicalJson(full);
+      // The id follows the chain, so ids are unique and ascending (cheap to index, unlike random UUIDs).
+      const full = sealRecord(record, seq);
+      const canonical = JSON.stringify(full);
       const hash = chainHash(prev, canonical);
       const row: Row = {
         id: full.id,
@@ -156,14 +221,7 @@ export class AuditWriter {
       return row;
     });
     try {
-      await this.#db.transaction().execute(async (tx) => {
-        for (let i = 0; i < rows.length; i += BATCH_ROWS) {
-          await tx
-            .insertInto('audit_events')
-            .values(rows.slice(i, i + BATCH_ROWS))
-            .execute();
-        }
-      });
+      await this.#insert(rows);
       this.#headSeq = seq;
       this.#headHash = prev;
       this.#healthy = true;
@@ -177,6 +235,35 @@ export class AuditWriter {
       this.#flushing = false;
       if (this.#pending.length > 0) this.#schedule();
     }
+  }
+
+  /**
+   * Inserts a batch in one transaction. On SQLite a prepared single-row INSERT runs inside one
+   * better-sqlite3 transaction on Kysely's own (mutex-guarded) connection: the SQL text is fixed, so it
+   * is prepared once, instead of a new multi-row statement per batch size.
+   */
+  async #insert(rows: Row[]): Promise<void> {
+    if (this.#sqlite) {
+      const sqlite = this.#sqlite;
+      await this.#db.connection().execute(async () => {
+        this.#sqliteInsert ??= sqlite.transaction((batch: Row[]) => {
+          const stmt = (this.#sqliteStmt ??= sqlite.prepare(
+            `INSERT INTO audit_events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map((c) => `@${c}`).join(', ')})`,
+          ));
+          for (const r of batch) stmt.run(r);
+        });
+        this.#sqliteInsert(rows);
+      });
+      return;
+    }
+    await this.#db.transaction().execute(async (tx) => {
+      for (let i = 0; i < rows.length; i += BATCH_ROWS) {
+        await tx
+          .insertInto('audit_events')
+          .values(rows.slice(i, i + BATCH_ROWS))
+          .execute();
+      }
+    });
   }
 
   /** Proves the audit table is writable with an insert that is rolled back. */
@@ -219,9 +306,8 @@ export class AuditWriter {
   }
 }
 
-function toRecord(i: AuditInput, replicaId: string): Omit<AuditRecord, 'chain_seq'> {
+function toRecord(i: AuditInput, replicaId: string): Omit<AuditRecord, 'chain_seq' | 'id'> {
   return {
-    id: randomUUID(),
     ts: new Date().toISOString(),
     replica_id: replicaId,
     app_id: i.appId,
