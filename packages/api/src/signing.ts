@@ -84,6 +84,34 @@ export interface SignedRequestComponents {
   readonly contentDigest?: string | undefined;
   /** `Content-Type` value; required when `contentDigest` is present. */
   readonly contentType?: string | undefined;
+  /**
+   * Every `latchkey-*` request header, `[lowercase name, value]`: they say what Latchkey should do with
+   * the call (target, grant, acting agent, user token…), so the signature covers them too.
+   */
+  readonly latchkeyHeaders?: readonly (readonly [string, string])[] | undefined;
+}
+
+/** Whether a header name belongs to Latchkey's own request vocabulary (`latchkey-*`). */
+export function isLatchkeyHeader(name: string): boolean {
+  return name.length > 9 && name.slice(0, 9).toLowerCase() === 'latchkey-';
+}
+
+/**
+ * The `latchkey-*` headers of a request as `[lowercase name, trimmed value]`, sorted by name — the
+ * order in which they are covered (after the base components).
+ *
+ * @param headers header map; array values are joined with `, ` (RFC 9421 §2.1).
+ */
+export function latchkeyHeaderEntries(
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || !isLatchkeyHeader(name)) continue;
+    const v = typeof value === 'string' ? value : value.join(', ');
+    out.push([name.toLowerCase(), v.trim()]);
+  }
+  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 // RFC 8941 §3.3.4 token characters, restricted to lowercase for component names (RFC 9421 §2.1).
@@ -202,6 +230,7 @@ export function latchkeyCoveredComponents(request: SignedRequestComponents): Sig
       { name: 'content-type', value: request.contentType },
     );
   }
+  for (const [name, value] of request.latchkeyHeaders ?? []) components.push({ name, value });
   return components;
 }
 
@@ -225,8 +254,15 @@ export function buildRequestSignatureBase(request: SignedRequestComponents, para
  * @returns e.g. `sig1=("@method" "@target-uri");created=…;expires=…;nonce="…";keyid="…";alg="hmac-sha256";tag="latchkey-v1"`.
  * @throws {TypeError} On values the profile cannot represent.
  */
-export function formatSignatureInput(hasBody: boolean, params: LatchkeySignatureParams): string {
-  const components = hasBody ? COVERED_COMPONENTS_WITH_BODY : COVERED_COMPONENTS_WITHOUT_BODY;
+export function formatSignatureInput(
+  hasBody: boolean,
+  params: LatchkeySignatureParams,
+  latchkeyHeaderNames: readonly string[] = [],
+): string {
+  const components = [
+    ...(hasBody ? COVERED_COMPONENTS_WITH_BODY : COVERED_COMPONENTS_WITHOUT_BODY),
+    ...latchkeyHeaderNames,
+  ];
   return `${SIGNATURE_LABEL}=${serializeSignatureParams(components, latchkeySignatureParams(params))}`;
 }
 

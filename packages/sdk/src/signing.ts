@@ -7,6 +7,7 @@ import {
   DEFAULT_SIGNATURE_TTL_SECONDS,
   REQUEST_SIGNING_KEY_INFO,
   buildRequestSignatureBase,
+  latchkeyHeaderEntries,
   formatContentDigest,
   formatSignatureHeader,
   formatSignatureInput,
@@ -45,6 +46,8 @@ export interface SignableRequest {
   readonly body?: Uint8Array<ArrayBuffer> | undefined;
   /** `content-type` header value; required with a non-empty body. */
   readonly contentType?: string | undefined;
+  /** The request's headers: every `latchkey-*` one is covered by the signature. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 function subtle(): SubtleCrypto {
@@ -117,18 +120,24 @@ export async function signRequest(
     nonce: randomNonce(),
     keyid: keys.keyId,
   };
+  const latchkeyHeaders = latchkeyHeaderEntries(request.headers ?? {});
   const base = buildRequestSignatureBase(
     {
       method: request.method,
       targetUri: request.targetUri,
       contentDigest,
       contentType: hasBody ? request.contentType : undefined,
+      latchkeyHeaders,
     },
     params,
   );
   const signature = bytesToBase64(await hmacSha256(keys.signingKey, utf8(base)));
   const headers: { -readonly [K in keyof SignatureHeaders]: SignatureHeaders[K] } = {
-    'signature-input': formatSignatureInput(hasBody, params),
+    'signature-input': formatSignatureInput(
+      hasBody,
+      params,
+      latchkeyHeaders.map(([n]) => n),
+    ),
     signature: formatSignatureHeader(signature),
   };
   if (contentDigest !== undefined) headers['content-digest'] = contentDigest;

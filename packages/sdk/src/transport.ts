@@ -213,6 +213,7 @@ export class Transport {
         targetUri: init.url.href,
         body: init.body,
         contentType: headers['content-type'],
+        headers,
       });
       Object.assign(headers, signed);
     }

@@ -65,7 +65,10 @@ describe('request(): what goes on the wire', () => {
     expect(req.headers['latchkey-tool']).toBe('repos');
     expect(req.headers['latchkey-role']).toBe('planner');
     expect(req.headers['accept']).toBe('application/vnd.github+json');
-    expect(req.headers['signature-input']).toMatch(/^sig1=\("@method" "@target-uri"\);created=\d+;expires=\d+;nonce="/);
+    // Every latchkey-* header is covered, in ascending order, after the base components.
+    expect(req.headers['signature-input']).toMatch(
+      /^sig1=\("@method" "@target-uri" "latchkey-context" "latchkey-grant-id" "latchkey-reason" "latchkey-role" "latchkey-run-id" "latchkey-target" "latchkey-thread-id" "latchkey-tool"\);created=\d+;expires=\d+;nonce="/,
+    );
     expect(req.headers['signature']).toMatch(/^sig1=:[A-Za-z0-9+/]{43}=:$/);
     expect(req.headers['authorization']).toBeUndefined();
     expect(JSON.stringify(req.headers)).not.toContain(TEST_API_KEY);
@@ -85,7 +88,7 @@ describe('request(): what goes on the wire', () => {
     expect(req.body.toString()).toBe('{"amount":5,"Key_Name":"x"}');
     expect(req.headers['content-type']).toBe('application/json');
     expect(req.headers['content-digest']).toBe(`sha-256=:${createHash('sha256').update(req.body).digest('base64')}:`);
-    expect(req.headers['signature-input']).toContain('("@method" "@target-uri" "content-digest" "content-type")');
+    expect(req.headers['signature-input']).toContain('("@method" "@target-uri" "content-digest" "content-type"');
   });
 
   it('buffers a ReadableStream body and signs its bytes', async () => {

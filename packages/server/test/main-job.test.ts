@@ -380,6 +380,22 @@ describe('tenancy, keys and authentication', () => {
     expect((bodies[0] as Record<string, unknown>).code).toBe('unauthorized');
   });
 
+  test('latchkey-* headers are covered by the signature: retargeting or adding one is refused', async () => {
+    const url = `${s.baseUrl}/v1/forward`;
+    const base = { 'latchkey-target': `${up.url}/bearer`, 'latchkey-grant-id': grants.bearer! };
+    const good = signedHeaders(s.appKey, 'GET', url, base);
+    expect(good['signature-input']).toContain('"latchkey-grant-id" "latchkey-target"');
+    const before = up.seen.length;
+    const retargeted = await fetch(url, { headers: { ...good, 'latchkey-target': `${up.url}/echo` } });
+    expect(retargeted.status).toBe(401);
+    const added = await fetch(url, {
+      headers: { ...signedHeaders(s.appKey, 'GET', url, base), 'latchkey-reason': 'x' },
+    });
+    expect(added.status).toBe(401);
+    expect(up.seen.length).toBe(before);
+    expect((await fetch(url, { headers: signedHeaders(s.appKey, 'GET', url, base) })).status).toBe(200);
+  });
+
   test('a signed body that does not match its Content-Digest is refused before any upstream call', async () => {
     const url = `${s.baseUrl}/v1/forward`;
     const before = up.seen.length;

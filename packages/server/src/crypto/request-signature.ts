@@ -20,6 +20,8 @@ import {
   formatSignatureHeader,
   formatSignatureInput,
   latchkeyCoveredComponents,
+  latchkeyHeaderEntries,
+  isLatchkeyHeader,
   type SignatureParamValue,
 } from '@latchkey/api';
 import { SignatureError } from './errors.js';
@@ -146,12 +148,17 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
     nonce: randomBytes(16).toString('base64url'),
     keyid: input.keyId,
   };
+  const latchkeyHeaders = latchkeyHeaderEntries(input.headers);
   const base = buildRequestSignatureBase(
-    { method: input.method.toUpperCase(), targetUri, contentDigest, contentType },
+    { method: input.method.toUpperCase(), targetUri, contentDigest, contentType, latchkeyHeaders },
     params,
   );
   const out: Record<string, string> = {
-    'signature-input': formatSignatureInput(hasBody, params),
+    'signature-input': formatSignatureInput(
+      hasBody,
+      params,
+      latchkeyHeaders.map(([n]) => n),
+    ),
     signature: formatSignatureHeader(hmacSha256(input.signingKey, base).toString('base64')),
   };
   if (contentDigest !== undefined) out['content-digest'] = contentDigest;
@@ -189,6 +196,7 @@ interface ParsedParams {
 /** Strict parse of `Signature-Input` and `Signature`, then the profile checks. */
 function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
   hasBody: boolean;
+  latchkeyNames: string[];
   params: ParsedParams;
   signature: Buffer;
 } {
@@ -216,11 +224,19 @@ function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
     if (itemParams.size !== 0) throw new SignatureError('unsupported');
     names.push(value);
   }
-  const matches = (list: readonly string[]): boolean =>
-    list.length === names.length && list.every((n, i) => names[i] === n);
-  const hasBody = matches(COVERED_COMPONENTS_WITH_BODY);
-  if (!hasBody && !matches(COVERED_COMPONENTS_WITHOUT_BODY)) {
+  // The profile's base components, then the request's `latchkey-*` headers in ascending order.
+  const startsWith = (list: readonly string[]): boolean =>
+    list.length <= names.length && list.every((n, i) => names[i] === n);
+  const hasBody = startsWith(COVERED_COMPONENTS_WITH_BODY);
+  if (!hasBody && !startsWith(COVERED_COMPONENTS_WITHOUT_BODY)) {
     throw new SignatureError('unsupported', 'request signature rejected: unexpected covered components');
+  }
+  const latchkeyNames = names.slice((hasBody ? COVERED_COMPONENTS_WITH_BODY : COVERED_COMPONENTS_WITHOUT_BODY).length);
+  for (let i = 0; i < latchkeyNames.length; i++) {
+    const n = latchkeyNames[i]!;
+    if (!isLatchkeyHeader(n) || n !== n.toLowerCase() || (i > 0 && !(latchkeyNames[i - 1]! < n))) {
+      throw new SignatureError('unsupported', 'request signature rejected: unexpected covered components');
+    }
   }
 
   // Parameters: only the profile's six, with the right types, in whatever order they were sent.
@@ -253,6 +269,7 @@ function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
   }
   return {
     hasBody,
+    latchkeyNames,
     params: { ordered, created, expires, nonce, keyid },
     signature: Buffer.from(sig[0]),
   };
@@ -299,7 +316,12 @@ export async function verifyRequestSignature(
   if (!(maxSkew > 0) || !Number.isFinite(maxSkew)) throw new TypeError('maxSkewSeconds must be positive');
 
   // 1–2. Strict parse and profile checks.
-  const { hasBody, params, signature } = parseSignatureHeaders(req.headers);
+  const { hasBody, latchkeyNames, params, signature } = parseSignatureHeaders(req.headers);
+  // Every `latchkey-*` header the request carries must be covered, and every covered one present.
+  const present = latchkeyHeaderEntries(req.headers);
+  if (present.length !== latchkeyNames.length || present.some(([n], i) => n !== latchkeyNames[i])) {
+    throw new SignatureError('unsupported', 'request signature rejected: latchkey-* headers not covered');
+  }
   let contentDigest: string | undefined;
   let contentType: string | undefined;
   let digest: Buffer | undefined;
@@ -317,6 +339,7 @@ export async function verifyRequestSignature(
         targetUri: req.targetUri,
         contentDigest,
         contentType,
+        latchkeyHeaders: present,
       }),
       params.ordered,
     );

@@ -34,3 +34,34 @@ test('sealRecord builds the canonical JSON directly (sorted keys at every depth)
   expect(r.chain_seq).toBe(7);
   expect(Object.keys(r.context!)).toEqual(['alpha', 'zeta']);
 });
+
+test('maps with integer-like keys are still hashed canonically (JS enumerates them first)', () => {
+  const base = sealRecord(
+    {
+      ts: 't',
+      replica_id: 'rep',
+      app_id: null,
+      event: 'proxy.request.denied',
+      outcome: 'denied',
+      actor: { key_prefix: null, caller: null },
+      principal_type: null,
+      grant_id: null,
+      grant_kind: null,
+      managed_secret_id: null,
+      provider_id: null,
+      method: null,
+      url: null,
+      status_code: null,
+      latency_ms: null,
+      error_code: null,
+      reason: null,
+      context: { '10': 'a', '9': 'b', x: 'c' },
+      trace: { run_id: null, thread_id: null, tool: null, role: null },
+      details: null,
+    },
+    1,
+  );
+  // JSON.stringify would put "9" before "10"; the canonical form sorts keys as strings.
+  expect(JSON.stringify(base.context)).toBe('{"9":"b","10":"a","x":"c"}');
+  expect(canonicalJson(base.context)).toBe('{"10":"a","9":"b","x":"c"}');
+});

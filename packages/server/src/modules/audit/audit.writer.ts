@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { AuditEventsTable, Db } from '../../store/types.js';
-import { chainHash, GENESIS_HASH } from './audit.fns.js';
+import { canonicalJson, chainHash, GENESIS_HASH } from './audit.fns.js';
 import type { AuditInput, AuditRecord } from './audit.types.js';
 
 type Row = Omit<AuditEventsTable, 'seq'>;
@@ -30,6 +30,14 @@ const ROW_COLUMNS = [
   'agent_id',
   'app_user_id',
 ] as const;
+
+/**
+ * JavaScript enumerates integer-like keys ("7", "10") before all others, whatever the insertion
+ * order, so a map holding one cannot rely on `JSON.stringify` for canonical order.
+ */
+function hasIndexLikeKey(m: Record<string, unknown> | null): boolean {
+  return m !== null && Object.keys(m).some((k) => /^\d+$/.test(k));
+}
 
 /** A free-form string map with its keys in sorted order (for canonical JSON). */
 function sortedMap<V>(m: Record<string, V> | null | undefined): Record<string, V> | null {
@@ -198,7 +206,8 @@ export class AuditWriter {
       seq += 1;
       // The id follows the chain, so ids are unique and ascending (cheap to index, unlike random UUIDs).
       const full = sealRecord(record, seq);
-      const canonical = JSON.stringify(full);
+      const canonical =
+        hasIndexLikeKey(full.context) || hasIndexLikeKey(full.details) ? canonicalJson(full) : JSON.stringify(full);
       const hash = chainHash(prev, canonical);
       const row: Row = {
         id: full.id,

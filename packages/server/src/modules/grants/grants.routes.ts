@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Grant, GrantIdParams, GrantList, ListGrantsQuery, RevokeGrantBody } from '@latchkey/api';
+import { LatchkeyError } from '../../errors.js';
 import type { Authenticator } from '../../http/authenticate.js';
 import { requireScope } from '../../http/auth-hook.js';
 import { actorOf, authOf, errorResponses, pageOf } from '../../http/route-kit.js';
@@ -49,10 +50,15 @@ export function grantsRoutes(deps: {
         response: { 200: Grant, ...errorResponses },
       },
       preValidation: scope('grants:write'),
-      handler: async (req) =>
-        grants.revoke(authOf(req).appId, req.params.grant_id, req.body?.reason, actorOf(req), {
+      handler: async (req) => {
+        // No body at all means "no reason"; a JSON body must be the object the schema describes.
+        if (req.body === null && req.rawBody !== undefined && req.rawBody.length > 0) {
+          throw new LatchkeyError('invalid_request', { details: { location: 'body' } });
+        }
+        return grants.revoke(authOf(req).appId, req.params.grant_id, req.body?.reason, actorOf(req), {
           agentId: authOf(req).agentId,
-        }),
+        });
+      },
     });
   };
 }
