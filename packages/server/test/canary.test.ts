@@ -24,6 +24,7 @@ const canaries = {
   cli: `CANARY-cli-${tag}`,
   cliRotated: `CANARY-cli-rotated-${tag}`,
   rejected: `CANARY-rejected-${tag}`,
+  gateway: `CANARY-gateway-${tag}`,
 };
 const all = Object.values(canaries);
 const seenText: string[] = [];
@@ -176,6 +177,32 @@ test('a canary secret never leaks after it is stored', async () => {
   await call('GET', '/v1/keys');
   await call('GET', '/openapi.json');
 
+  // Gateway mode: the stored credential is injected (and redacted when echoed in headers); the
+  // caller's Latchkey key arrives in x-api-key and is removed before the upstream.
+  const gw = await call('POST', '/v1/managed-secrets', {
+    slug: 'c-gateway',
+    type: 'bearer',
+    value: canaries.gateway,
+    allowed_hosts: hosts,
+    base_url: `${up.url}/base`,
+  });
+  expect(gw.status).toBe(201);
+  const gwGrant = await call('POST', `/v1/managed-secrets/${gw.json.id}/grants`, { principal: { type: 'system' } });
+  const gwRes = await fetch(`${s.baseUrl}/gw/${gwGrant.json.grant_id}/v1/echo`, { headers: { 'x-api-key': s.appKey } });
+  expect(gwRes.status).toBe(200);
+  seenText.push(JSON.stringify([...gwRes.headers]));
+  await gwRes.arrayBuffer();
+  expect(JSON.stringify(up.seen.at(-1)!.headers)).toContain(canaries.gateway);
+  expect(JSON.stringify(up.seen.at(-1)!.headers)).not.toContain(s.appKey);
+
+  // An agent key is shown once: never again in a response, a log line or an audit row.
+  const agent = await call('POST', '/v1/agents', { name: 'canary-bot', scopes: ['proxy:execute'] });
+  expect(agent.status).toBe(201);
+  const agentKey = agent.json.api_key as string;
+  expect(agentKey).toMatch(/^lk_agent_/);
+  await call('GET', '/v1/agents');
+  await call('GET', `/v1/agents/${agent.json.agent.id}/keys`);
+
   // Flush: stop the server so the WAL and logs are complete, then scan everything.
   await s.close();
   const files = fs.readdirSync(s.dataDir).map((f) => path.join(s.dataDir, f));
@@ -185,6 +212,13 @@ test('a canary secret never leaks after it is stored', async () => {
     ['logs', s.logs.join('')],
     ...files.map((f): [string, string] => [`file ${path.basename(f)}`, fs.readFileSync(f).toString('latin1')]),
   ];
+  // The agent key was in exactly one response (its creation); drop that one before scanning.
+  const afterCreation = seenText.filter((t) => !t.includes('"api_key"'));
+  expect(afterCreation.join('\n')).not.toContain(agentKey);
+  for (const [where, text] of haystacks.slice(1)) {
+    expect(text.includes(agentKey), `${where} contains the agent key`).toBe(false);
+    expect(text.includes(s.appKey), `${where} contains the app key`).toBe(false);
+  }
   for (const [where, text] of haystacks) {
     for (const c of all) {
       expect(text.includes(c), `${where} contains a canary`).toBe(false);
