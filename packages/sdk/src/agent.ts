@@ -4,6 +4,7 @@
  * boundary: the agent's scopes, only the grants bound to it, refused while paused or revoked.
  */
 import { toAgentMe, type AgentMe, type WireAgentMe } from './agents.js';
+import { toDelegation, type Delegation } from './delegations.js';
 import { LatchkeyValueError } from './errors.js';
 import { forwardRequest, type RequestOptions } from './forward.js';
 import {
@@ -21,7 +22,7 @@ import {
 import { proxyRequest, type ApprovalResult, type ProxyRequestOptions } from './proxy.js';
 import { Transport, type AuthMode, type Logger } from './transport.js';
 import { assertGrantId, assertHeaderValue, isObject } from './validate.js';
-import { deepFreeze, seg, toDate, toDateOrNull } from './wire.js';
+import { seg } from './wire.js';
 
 /** Options of `new Agent()`. */
 export interface AgentOptions {
@@ -64,27 +65,8 @@ export interface AgentGrantOptions {
   readonly label?: string;
 }
 
-/** A delegation of a user's grant to an agent (DESIGN §2). Frozen. */
-export interface AgentDelegation {
-  readonly delegationId: string;
-  readonly grantId: string;
-  readonly agentId: string;
-  /** The user who consented. */
-  readonly appUserId: string;
-  readonly status: 'active' | 'revoked';
-  readonly createdAt: Date;
-  readonly revokedAt: Date | null;
-}
-
-interface WireDelegation {
-  delegation_id: string;
-  grant_id: string;
-  agent_id: string;
-  app_user_id: string;
-  status: 'active' | 'revoked';
-  created_at: string;
-  revoked_at: string | null;
-}
+/** A delegation of a user's grant to an agent (DESIGN §2). Frozen. Same shape as `Delegation`. */
+export type AgentDelegation = Delegation;
 
 type TraceHeaders = Readonly<Record<string, string>>;
 
@@ -130,18 +112,6 @@ function traceHeaders(fields: TraceFields): Record<string, string> {
     if (v.trim() !== '') out[header] = v.trim();
   }
   return out;
-}
-
-function toDelegation(w: WireDelegation): AgentDelegation {
-  return deepFreeze({
-    delegationId: w.delegation_id,
-    grantId: w.grant_id,
-    agentId: w.agent_id,
-    appUserId: w.app_user_id,
-    status: w.status,
-    createdAt: toDate(w.created_at),
-    revokedAt: toDateOrNull(w.revoked_at),
-  });
 }
 
 /**
