@@ -212,6 +212,49 @@ export function createKeysService(deps: {
     return { key_id: row.id, key_prefix: row.key_prefix, agent_id: row.agent_id, ...extra };
   }
 
+  /**
+   * Mints a key: a fresh `lk_app_` / `lk_agent_` token, its public id, SHA-256 and signing key sealed
+   * under the app KEK. The raw token is returned once and never stored.
+   */
+  async function newKeyRow(
+    appId: string,
+    kind: 'app' | 'agent',
+    agentId: string | null,
+    input: AgentKeyInput,
+    scopes: readonly string[],
+  ): Promise<{ row: ApiKeysTable; apiKey: string }> {
+    assertKeyOptions(input, now());
+    const apiKey = generateToken(kind === 'app' ? 'lk_app_' : 'lk_agent_');
+    const id = deriveKeyId(apiKey);
+    const signingKey = deriveSigningKey(apiKey);
+    try {
+      const row: ApiKeysTable = {
+        id,
+        app_id: appId,
+        kind,
+        agent_id: agentId,
+        name: input.name ?? null,
+        key_prefix: keyPrefixOf(apiKey),
+        key_hash: hashToken(apiKey),
+        signing_key_sealed: await keyring.sealWithKek(
+          { appId, table: 'api_keys', recordId: id, field: 'signing_key' },
+          signingKey,
+        ),
+        scopes: JSON.stringify([...new Set(scopes)]),
+        cidrs: JSON.stringify(input.cidrs ?? []),
+        signed_only: input.signed_only ? 1 : 0,
+        status: 'active',
+        created_at: now().toISOString(),
+        expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+        revoked_at: null,
+        rate_limit_rpm: input.rate_limit_rpm ?? null,
+      };
+      return { row, apiKey };
+    } finally {
+      signingKey.fill(0);
+    }
+  }
+
   async function prepareAgentKey(
     appId: string,
     agentId: string,
@@ -219,34 +262,9 @@ export function createKeysService(deps: {
     scopes: readonly string[],
   ): Promise<PreparedKey> {
     audit.assertWritable();
-    assertKeyOptions(input, now());
-    const apiKey = generateToken('lk_agent_');
-    const id = deriveKeyId(apiKey);
-    const createdAt = now().toISOString();
-    const signingKey = deriveSigningKey(apiKey);
-    const row: ApiKeysTable = {
-      id,
-      app_id: appId,
-      kind: 'agent',
-      agent_id: agentId,
-      name: input.name ?? null,
-      key_prefix: keyPrefixOf(apiKey),
-      key_hash: hashToken(apiKey),
-      signing_key_sealed: await keyring.sealWithKek(
-        { appId, table: 'api_keys', recordId: id, field: 'signing_key' },
-        signingKey,
-      ),
-      // Informational: authentication reads the agent's scopes, so widening applies to this key.
-      scopes: JSON.stringify([...new Set(scopes)]),
-      cidrs: JSON.stringify(input.cidrs ?? []),
-      signed_only: input.signed_only ? 1 : 0,
-      status: 'active',
-      created_at: createdAt,
-      expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
-      revoked_at: null,
-      rate_limit_rpm: input.rate_limit_rpm ?? null,
-    };
-    signingKey.fill(0);
+    // Informational: authentication reads the agent's scopes, so widening applies to this key.
+    const { row, apiKey } = await newKeyRow(appId, 'agent', agentId, input, scopes);
+    const { id, created_at: createdAt } = row;
     return {
       key: toMeta(row, createdAt),
       apiKey,
@@ -299,33 +317,8 @@ export function createKeysService(deps: {
   return {
     async mint(appId, input, actor) {
       audit.assertWritable();
-      const apiKey = generateToken('lk_app_');
-      const id = deriveKeyId(apiKey);
-      const createdAt = now().toISOString();
-      assertKeyOptions(input, now());
-      const signingKey = deriveSigningKey(apiKey);
-      const row: ApiKeysTable = {
-        id,
-        app_id: appId,
-        kind: 'app',
-        agent_id: null,
-        name: input.name ?? null,
-        key_prefix: keyPrefixOf(apiKey),
-        key_hash: hashToken(apiKey),
-        signing_key_sealed: await keyring.sealWithKek(
-          { appId, table: 'api_keys', recordId: id, field: 'signing_key' },
-          signingKey,
-        ),
-        scopes: JSON.stringify([...new Set(input.scopes)]),
-        cidrs: JSON.stringify(input.cidrs ?? []),
-        signed_only: input.signed_only ? 1 : 0,
-        status: 'active',
-        created_at: createdAt,
-        expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
-        revoked_at: null,
-        rate_limit_rpm: input.rate_limit_rpm ?? null,
-      };
-      signingKey.fill(0);
+      const { row, apiKey } = await newKeyRow(appId, 'app', null, input, input.scopes);
+      const { id, created_at: createdAt } = row;
       await repo.insertKey(db, row);
       bus.publish('key', id);
       await audit.record({
