@@ -68,10 +68,21 @@ export async function startLatchkey(opts: LatchkeyOptions): Promise<LatchkeyServ
   if (opts.databaseUrl) env['LATCHKEY_DATABASE_URL'] = opts.databaseUrl;
   else delete env['LATCHKEY_DATABASE_URL'];
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  // Extra node flags for investigations (e.g. `--trace-gc`), split on spaces.
+  nodeArgs.push(...(process.env['LATCHKEY_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
   const child = await spawnChild(
     opts.name,
     process.execPath,
-    [...nodeArgs, CLI, 'serve', '--data-dir', dataDir, '--port', String(port), '--json'],
+    [
+      ...nodeArgs,
+      process.env['LATCHKEY_BENCH_CLI'] ?? CLI,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--json',
+    ],
     { env, cwd: REPO_ROOT, ready: ({ stderr }) => stderr.includes('Latchkey listening on') },
   );
   const first = child

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import { loadCatalog } from '@latchkey/providers';
@@ -15,6 +15,7 @@ import { loadOrCreateMasterKey, parseMasterKey } from './crypto/master-key.js';
 import { LatchkeyError } from './errors.js';
 import { createAuthenticator } from './http/authenticate.js';
 import { clientErrorHandler, installErrorHandlers } from './http/error-handler.js';
+import { lazyChildLoggerFactory } from './http/request-logger.js';
 import { agentsRoutes, createAgentsService, type AgentsService } from './modules/agents/index.js';
 import { createAppsService } from './modules/apps/apps.service.js';
 import { createDelegationsService, delegationsRoutes, type DelegationsService } from './modules/delegations/index.js';
@@ -268,6 +269,8 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     genReqId: () => `req_${requestIdPrefix}${(++requestCount).toString(36)}`,
     requestIdHeader: false,
     trustProxy: false,
+    // Per-request child loggers are built only when a request writes a line.
+    childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -155,3 +155,24 @@ export function openValue(keyForVersion: KeyForVersion, sealed: Buffer, aad: Buf
   const tag = sealed.subarray(sealed.byteLength - TAG_BYTES);
   return aesGcmDecrypt(key, iv, ciphertext, tag, Buffer.concat([h, aad]));
 }
+
+/**
+ * Prepares repeated opening of one sealed value (the proxy's hot path): the layout is parsed, the
+ * key version checked and the header-bound AAD built once, so each call of the returned function
+ * is one AES-256-GCM decryption. The function holds `key`; drop it to forget the key.
+ *
+ * @param key the 32-byte key of the value's key version (a DEK).
+ * @param sealed the sealed bytes from {@link sealValue}.
+ * @param aad the AAD given at sealing.
+ * @returns a function returning a fresh plaintext buffer on every call.
+ * @throws {CryptoError} `malformed`, `bad_key` now; `auth_failed` from the returned function.
+ */
+export function prepareOpen(key: Buffer, sealed: Buffer, aad: Buffer): () => Buffer {
+  readKeyVersion(sealed);
+  assertKey(key);
+  const fullAad = Buffer.concat([sealed.subarray(0, HEADER_BYTES), aad]);
+  const iv = sealed.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
+  const ciphertext = sealed.subarray(HEADER_BYTES + IV_BYTES, sealed.byteLength - TAG_BYTES);
+  const tag = sealed.subarray(sealed.byteLength - TAG_BYTES);
+  return () => aesGcmDecrypt(key, iv, ciphertext, tag, fullAad);
+}

@@ -2,7 +2,7 @@
  * Prefixed random tokens (API keys, setup links), their SHA-256 storage form, the request-signing
  * key derivation of DESIGN §5, and value fingerprints of DESIGN §6.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { REQUEST_SIGNING_KEY_INFO } from '@latchkey/api';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -60,7 +60,7 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array | string): Buffer {
  * @returns Lowercase hex SHA-256 of its UTF-8 bytes (64 chars).
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /**
@@ -94,7 +94,7 @@ export function fingerprint(fingerprintKey: Buffer, value: Buffer): string {
  * @returns True when `a === b`.
  */
 export function timingSafeEqualStrings(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
+  const ha = hash('sha256', a, 'buffer');
+  const hb = hash('sha256', b, 'buffer');
   return timingSafeEqual(ha, hb);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** prev_hash of the first row of every chain. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -19,7 +19,8 @@ export function canonicalJson(value: unknown): string {
 
 /** hash = SHA-256("latchkey-audit-v1" | prev_hash | canonical JSON of the record), hex (DESIGN §9). */
 export function chainHash(prevHash: string, canonicalRecord: string): string {
-  return createHash('sha256').update(`${DOMAIN}|${prevHash}|${canonicalRecord}`).digest('hex');
+  // One-shot `crypto.hash` (Node ≥ 20.12): no Hash object per row.
+  return hash('sha256', `${DOMAIN}|${prevHash}|${canonicalRecord}`, 'hex');
 }
 
 /**

@@ -1,67 +1,90 @@
-import { expect, test } from 'vitest';
-import { canonicalJson } from './audit.fns.js';
-import { sealRecord } from './audit.writer.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, expect, test } from 'vitest';
+import { openStore, type Store } from '../../store/database.js';
+import { migrateToLatest } from '../../store/migrate.js';
+import { chainHash, GENESIS_HASH } from './audit.fns.js';
+import type { AuditInput } from './audit.types.js';
+import { AuditWriter } from './audit.writer.js';
 
-test('sealRecord builds the canonical JSON directly (sorted keys at every depth) and a chain-ordered id', () => {
-  const r = sealRecord(
-    {
-      ts: '2026-01-01T00:00:00.000Z',
-      replica_id: 'rep',
-      app_id: 'app_1',
-      event: 'proxy.request.completed',
-      outcome: 'success',
-      actor: { key_prefix: 'lk_app_abcde', caller: 'cli', agent_id: 'agt_1' },
-      principal_type: 'user',
-      app_user_id: 'usr_1',
-      grant_id: 'g',
-      grant_kind: 'managed_secret',
-      managed_secret_id: 'ms_1',
-      provider_id: 'github',
-      method: 'GET',
-      url: 'https://api.github.com/user',
-      status_code: 200,
-      latency_ms: 3,
-      error_code: null,
-      reason: 'why',
-      context: { zeta: '1', alpha: '2' },
-      trace: { run_id: 'r', thread_id: 't', tool: 'x', role: 'y' },
-      details: { z: 1, a: true, front_door: 'forward' },
-    },
-    7,
-  );
-  expect(JSON.stringify(r)).toBe(canonicalJson(r));
-  expect(r.id).toBe('rep-000000000007');
-  expect(r.chain_seq).toBe(7);
-  expect(Object.keys(r.context!)).toEqual(['alpha', 'zeta']);
+const open: { store: Store; writer: AuditWriter; dir?: string }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    await o.writer.close();
+    await o.store.close();
+    if (o.dir) rmSync(o.dir, { recursive: true, force: true });
+  }
 });
 
-test('maps with integer-like keys are still hashed canonically (JS enumerates them first)', () => {
-  const base = sealRecord(
-    {
-      ts: 't',
-      replica_id: 'rep',
-      app_id: null,
-      event: 'proxy.request.denied',
-      outcome: 'denied',
-      actor: { key_prefix: null, caller: null },
-      principal_type: null,
-      grant_id: null,
-      grant_kind: null,
-      managed_secret_id: null,
-      provider_id: null,
-      method: null,
-      url: null,
-      status_code: null,
-      latency_ms: null,
-      error_code: null,
-      reason: null,
-      context: { '10': 'a', '9': 'b', x: 'c' },
-      trace: { run_id: null, thread_id: null, tool: null, role: null },
-      details: null,
-    },
-    1,
+async function setup(file: 'file' | 'memory') {
+  const dir = file === 'file' ? mkdtempSync(path.join(tmpdir(), 'lk-audit-')) : undefined;
+  const store = openStore(dir ? `sqlite:${path.join(dir, 'a.db')}` : 'sqlite::memory:');
+  await migrateToLatest(store.db);
+  const writer = new AuditWriter(store.db, 'r-test', pino({ level: 'silent' }), store.sqlite);
+  await writer.init(60_000);
+  open.push({ store, writer, dir });
+  return { store, writer };
+}
+
+const event = (n: number): AuditInput => ({
+  event: 'proxy.request.completed',
+  appId: 'app_1',
+  outcome: 'success',
+  actor: { keyPrefix: 'lk_app_abcde' },
+  grantId: `g-${n}`,
+  statusCode: 200,
+  latencyMs: n,
+});
+
+async function chainOf(store: Store) {
+  return store.db
+    .selectFrom('audit_events')
+    .select(['chain_seq', 'record', 'prev_hash', 'hash', 'grant_id'])
+    .where('replica_id', '=', 'r-test')
+    .orderBy('chain_seq')
+    .execute();
+}
+
+function expectChain(rows: Awaited<ReturnType<typeof chainOf>>, n: number) {
+  expect(rows.map((r) => Number(r.chain_seq))).toEqual(Array.from({ length: n }, (_, k) => k + 1));
+  let prev = GENESIS_HASH;
+  for (const r of rows) {
+    expect(r.prev_hash).toBe(prev);
+    expect(r.hash).toBe(chainHash(prev, r.record));
+    prev = r.hash;
+  }
+}
+
+test('a file database commits on the insert thread; committed rows are readable at once and chain', async () => {
+  const { store, writer } = await setup('file');
+  expect(writer.usesInsertThread).toBe(true);
+  await Promise.all(Array.from({ length: 50 }, (_, k) => writer.append(event(k))));
+  const rows = await chainOf(store);
+  expectChain(rows, 50);
+  expect(new Set(rows.map((r) => r.grant_id)).size).toBe(50);
+});
+
+test('an in-memory database commits on the main thread', async () => {
+  const { store, writer } = await setup('memory');
+  expect(writer.usesInsertThread).toBe(false);
+  await Promise.all([writer.append(event(1)), writer.append(event(2))]);
+  expectChain(await chainOf(store), 2);
+});
+
+test('a failed commit rejects its batch and marks the writer unhealthy; the chain resumes from the committed head', async () => {
+  const { store, writer } = await setup('file');
+  await writer.append(event(1));
+  store.sqlite!.exec(
+    "CREATE TRIGGER block_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'blocked'); END",
   );
-  // JSON.stringify would put "9" before "10"; the canonical form sorts keys as strings.
-  expect(JSON.stringify(base.context)).toBe('{"9":"b","10":"a","x":"c"}');
-  expect(canonicalJson(base.context)).toBe('{"10":"a","9":"b","x":"c"}');
+  await expect(writer.append(event(2))).rejects.toThrow(/blocked/);
+  expect(writer.healthy).toBe(false);
+  store.sqlite!.exec('DROP TRIGGER block_audit');
+  await writer.append(event(3));
+  expect(writer.healthy).toBe(true);
+  const rows = await chainOf(store);
+  expectChain(rows, 2);
+  expect(rows.map((r) => r.grant_id)).toEqual(['g-1', 'g-3']);
 });

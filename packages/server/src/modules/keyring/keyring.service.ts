@@ -1,5 +1,5 @@
 import { buildAad } from '../../crypto/aad.js';
-import { openValue, sealValue } from '../../crypto/aead.js';
+import { openValue, prepareOpen, sealValue } from '../../crypto/aead.js';
 import { generateKey, keyId, unwrapKey, wrapKey } from '../../crypto/envelope.js';
 import { fingerprint } from '../../crypto/tokens.js';
 import type { Db, Executor } from '../../store/types.js';
@@ -26,8 +26,12 @@ export interface KeyringService {
   sealEnvelope(target: SealTarget, plaintext: Buffer): Promise<EnvelopeSealed>;
   /** Unwraps a record's DEK (callers cache it to open the value per request with one AES-GCM open). */
   openDek(target: SealTarget, dekWrapped: string): Promise<Buffer>;
-  /** Opens a value sealed by {@link sealEnvelope} with its already-unwrapped DEK. */
-  openWithDek(target: SealTarget, dek: Buffer, sealed: string): Buffer;
+  /**
+   * Prepares opening a value sealed by {@link sealEnvelope} with its already-unwrapped DEK: the
+   * returned function (cached by callers with the DEK) does one AES-256-GCM open per call.
+   * @throws CryptoError `malformed` now, `auth_failed` from the returned function.
+   */
+  prepareOpenWithDek(target: SealTarget, dek: Buffer, sealed: string): () => Buffer;
   /** Seals a small value directly under the app's current KEK (API keys' signing keys). */
   sealWithKek(target: SealTarget, plaintext: Buffer): Promise<string>;
   /** Opens a value sealed by {@link sealWithKek}. */
@@ -133,8 +137,8 @@ export function createKeyringService(deps: { db: Db; rootKey: Buffer }): Keyring
         buildAad({ ...target, field: `${target.field}#dek` }),
       );
     },
-    openWithDek(target, dek, sealed) {
-      return openValue(() => dek, Buffer.from(sealed, 'base64'), aadOf(target));
+    prepareOpenWithDek(target, dek, sealed) {
+      return prepareOpen(dek, Buffer.from(sealed, 'base64'), aadOf(target));
     },
     async sealWithKek(target, plaintext) {
       const { version, key } = await kekFor(target.appId);

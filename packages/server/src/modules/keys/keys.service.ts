@@ -9,6 +9,9 @@ import type { KeyringService } from '../keyring/keyring.service.js';
 import { assertKeyOptions, deriveKeyId, isActiveKey, keyPrefixOf, keyStatus } from './keys.fns.js';
 import * as repo from './keys.repo.js';
 
+/** Bound of the token-hash → key-id memo of bearer authentication (cleared when full). */
+const KEY_ID_MEMO_MAX = 10_000;
+
 /** What authentication needs to know about a key; the signing key is unsealed only here. */
 export interface KeyAuthRecord {
   id: string;
@@ -187,6 +190,8 @@ export function createKeysService(deps: {
     };
   }
 
+  const keyIdByHash = new Map<string, string>();
+
   async function lookupById(keyId: string): Promise<KeyAuthRecord | undefined> {
     const { rec } = await cache.getOrLoad(keyId, async () => {
       const row = await repo.findKeyById(db, keyId);
@@ -356,10 +361,20 @@ export function createKeysService(deps: {
     },
     lookupById,
     async lookupByToken(apiKey) {
-      if (!/^lk_(app|agent)_[0-9A-Za-z]{20,100}$/.test(apiKey)) return undefined;
-      const rec = await lookupById(deriveKeyId(apiKey));
+      if (apiKey.length > 120) return undefined;
+      const tokenHash = hashToken(apiKey);
+      // key id by token hash: the id is a pure function of the key, so this memo never goes stale;
+      // it spares the HMAC on every bearer request. Only well-formed keys are remembered.
+      let keyId = keyIdByHash.get(tokenHash);
+      if (keyId === undefined) {
+        if (!/^lk_(app|agent)_[0-9A-Za-z]{20,100}$/.test(apiKey)) return undefined;
+        keyId = deriveKeyId(apiKey);
+        if (keyIdByHash.size >= KEY_ID_MEMO_MAX) keyIdByHash.clear();
+        keyIdByHash.set(tokenHash, keyId);
+      }
+      const rec = await lookupById(keyId);
       // The id is derived from the key, so also compare the stored SHA-256 to rule out id collisions.
-      return rec && timingSafeEqualStrings(rec.keyHash, hashToken(apiKey)) ? rec : undefined;
+      return rec && timingSafeEqualStrings(rec.keyHash, tokenHash) ? rec : undefined;
     },
     async getMeta(appId, keyId) {
       const row = await repo.findKeyById(db, keyId);

@@ -16,13 +16,17 @@ export function one(v: string | string[] | undefined): string | undefined {
 
 /** The trace headers (`latchkey-run-id`, …) of a request, each bounded to 200 characters (audit only). */
 export function traceOf(headers: FastifyRequest['headers']): TraceFields {
-  const t = (name: string) => one(headers[name])?.slice(0, 200) ?? null;
   return {
-    runId: t(FORWARD_HEADERS.runId),
-    threadId: t(FORWARD_HEADERS.threadId),
-    tool: t(FORWARD_HEADERS.tool),
-    role: t(FORWARD_HEADERS.role),
+    runId: bounded(headers[FORWARD_HEADERS.runId]),
+    threadId: bounded(headers[FORWARD_HEADERS.threadId]),
+    tool: bounded(headers[FORWARD_HEADERS.tool]),
+    role: bounded(headers[FORWARD_HEADERS.role]),
   };
+}
+
+function bounded(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined ? null : s.length > 200 ? s.slice(0, 200) : s;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { AuthContext, Authenticator } from '../../http/authenticate.js';
 import { authenticateRequest, requireScope } from '../../http/auth-hook.js';
 import { toLatchkeyError } from '../../http/error-handler.js';
 import { authOf, errorResponses } from '../../http/route-kit.js';
-import type { ProxyService } from './proxy.service.js';
+import type { ProxyInput, ProxyService } from './proxy.service.js';
 import { hasRequestBody, one, parseContext, readBody, streamToCaller, traceOf } from './front-door.js';
 import { checkCaller } from './steps/check-caller.js';
 import { sanitizeHeaders } from './steps/inject.js';
@@ -71,29 +71,36 @@ export function proxyRoutes(deps: {
     const bodyBytes = signed && hasBody ? await readBody(request, deps.maxBodyBytes) : undefined;
     const auth: AuthContext = await authenticateRequest(deps.authenticate, request, deps.publicUrl, bodyBytes);
     if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
-    const base = {
+    const reason = one(h[FORWARD_HEADERS.reason]);
+    const input: ProxyInput = {
       auth,
-      frontDoor: 'forward' as const,
+      frontDoor: 'forward',
       method: request.method,
+      url: null,
       grantId: '',
-      byProvider: undefined as GrantSelector | undefined,
-      reason: one(h[FORWARD_HEADERS.reason])?.slice(0, 500) ?? null,
-      context: null as Record<string, string> | null,
+      byProvider: undefined,
+      headers: {},
+      body: undefined,
+      reason: reason === undefined ? null : reason.slice(0, 500),
+      context: null,
       trace: traceOf(h),
     };
-    let url: URL;
     try {
       // Step 2 before step 3: an under-scoped key learns nothing about its input.
       checkCaller(auth);
-      Object.assign(base, forwardSelector(h));
-      base.context = parseContext(one(h[FORWARD_HEADERS.context]));
-      url = parseTarget(one(h[FORWARD_HEADERS.target]));
+      const selector = forwardSelector(h);
+      input.grantId = selector.grantId;
+      input.byProvider = selector.byProvider;
+      input.context = parseContext(one(h[FORWARD_HEADERS.context]));
+      input.url = parseTarget(one(h[FORWARD_HEADERS.target]));
     } catch (err) {
-      await proxy.auditDenied({ ...base, url: null }, toLatchkeyError(err));
+      await proxy.auditDenied(input, toLatchkeyError(err));
       throw err;
     }
     const body = bodyBytes ?? (hasBody ? request.raw : null);
-    const call = await proxy.prepare({ ...base, url, headers: sanitizeHeaders(h, signed), body });
+    input.headers = sanitizeHeaders(h, signed);
+    input.body = body;
+    const call = await proxy.prepare(input);
     streamToCaller(proxy, call, body, reply);
   }
 

@@ -4,8 +4,9 @@ import { LatchkeyError } from '../../errors.js';
 import type { AuthContext } from '../../http/authenticate.js';
 import { redactUrl } from '../audit/audit.fns.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { AuditInput } from '../audit/audit.types.js';
 import type { DelegationsService } from '../delegations/delegations.service.js';
-import type { GrantsService, ResolvedGrant } from '../grants/grants.service.js';
+import type { GrantsService } from '../grants/grants.service.js';
 import type { IdentityService } from '../identity/identity.service.js';
 import type { SealedCredential, SecretsService } from '../secrets/secrets.service.js';
 import type { FrontDoor, HeaderMap, ProxyCall, TraceFields } from './proxy.types.js';
@@ -113,25 +114,45 @@ export function createProxyService(deps: {
   const { grants, secrets, audit, dispatcher, httpHosts } = deps;
   const now = deps.now ?? (() => new Date());
 
-  function baseAudit(i: {
-    auth: AuthContext;
-    frontDoor: FrontDoor;
-    method: string;
-    url: URL | null;
-    grantId: string;
-    reason: string | null;
-    context: Record<string, string> | null;
-    trace: TraceFields;
-    grant?: ResolvedGrant | undefined;
-    appUserId?: string | null | undefined;
-  }) {
+  /**
+   * The audit input of a proxied call (one object literal of fixed shape: this runs on every call).
+   * `call` carries what is known so far; a refusal before the grant leaves those fields null.
+   */
+  function proxyAudit(
+    i: {
+      auth: AuthContext;
+      frontDoor: FrontDoor;
+      method: string;
+      url: URL | null;
+      grantId: string;
+      reason: string | null;
+      context: Record<string, string> | null;
+      trace: TraceFields;
+    },
+    call: Pick<ProxyCall, 'grant' | 'startedAt' | 'credential' | 'appUserId'> | undefined,
+    event: AuditInput['event'],
+    outcome: AuditInput['outcome'],
+    statusCode: number | null,
+    errorCode: string | null,
+  ): AuditInput {
+    const grant = call?.grant;
+    const auth = i.auth;
     return {
-      appId: i.auth.appId,
-      actor: { keyPrefix: i.auth.keyPrefix, caller: i.auth.caller, agentId: i.auth.agentId },
-      grantId: i.grant?.id ?? (i.grantId || null),
-      appUserId: i.appUserId ?? i.grant?.appUserId ?? null,
+      event,
+      appId: auth.appId,
+      outcome,
+      actor: { keyPrefix: auth.keyPrefix, caller: auth.caller, agentId: auth.agentId },
+      principalType: grant?.principalType ?? null,
+      appUserId: call?.appUserId ?? grant?.appUserId ?? null,
+      grantId: grant?.id ?? (i.grantId || null),
+      grantKind: grant?.kind ?? null,
+      managedSecretId: grant?.managedSecretId ?? call?.credential?.secretId ?? null,
+      providerId: grant?.providerId ?? null,
       method: i.method,
       url: i.url ? redactUrl(i.url) : null,
+      statusCode,
+      latencyMs: call ? Date.now() - call.startedAt : null,
+      errorCode,
       reason: i.reason,
       context: i.context,
       trace: i.trace,
@@ -144,17 +165,7 @@ export function createProxyService(deps: {
     err: LatchkeyError,
     call?: Pick<ProxyCall, 'grant' | 'startedAt' | 'credential' | 'appUserId'>,
   ) {
-    await audit.record({
-      ...baseAudit({ ...input, grant: call?.grant, appUserId: call?.appUserId }),
-      event: 'proxy.request.denied',
-      outcome: 'denied',
-      errorCode: err.code,
-      grantKind: call?.grant?.kind ?? null,
-      managedSecretId: call?.grant?.managedSecretId ?? call?.credential?.secretId ?? null,
-      providerId: call?.grant?.providerId ?? null,
-      principalType: call?.grant?.principalType ?? null,
-      latencyMs: call ? Date.now() - call.startedAt : null,
-    });
+    await audit.record(proxyAudit(input, call, 'proxy.request.denied', 'denied', null, err.code));
   }
 
   /** Steps 5, 7 (audit writability) and 8 for a call whose credential is loaded; shared by `prepare` and `probeSecret`. */
@@ -171,8 +182,24 @@ export function createProxyService(deps: {
 
   return {
     async prepare(input) {
-      const { gateway, ...rest } = input;
-      const call = { ...rest, startedAt: Date.now() } as Omit<ProxyCall, 'url'> & { url: URL | null };
+      // Every field of the call is set here, so it keeps one shape through the pipeline.
+      const call: Omit<ProxyCall, 'url'> & { url: URL | null } = {
+        auth: input.auth,
+        frontDoor: input.frontDoor,
+        method: input.method,
+        url: input.url,
+        grantId: input.grantId,
+        headers: input.headers,
+        reason: input.reason,
+        context: input.context,
+        trace: input.trace,
+        startedAt: Date.now(),
+        grant: undefined,
+        appUserId: undefined,
+        credential: undefined,
+        redact: undefined,
+        body: input.body,
+      };
       try {
         checkCaller(input.auth);
         const steps = { grants, delegations: deps.delegations, identity: deps.identity };
@@ -185,7 +212,7 @@ export function createProxyService(deps: {
           call.grant = await resolveGrant(steps, input.auth, input.grantId, now().toISOString());
         }
         const cred = await loadCredential(secrets, call.grant);
-        call.url ??= gatewayTarget(cred.baseUrl, gateway);
+        call.url ??= gatewayTarget(cred.baseUrl, input.gateway);
         await bindAndInject(call as ProxyCall, cred);
         return call as ProxyCall;
       } catch (err) {
@@ -204,19 +231,18 @@ export function createProxyService(deps: {
       );
     },
     async auditCompleted(call, statusCode, errorCode) {
-      await audit.record({
-        ...baseAudit(call),
-        // A connect-time egress refusal is a denial, like a binding refusal.
-        event: errorCode === 'egress_denied' ? 'proxy.request.denied' : 'proxy.request.completed',
-        outcome: errorCode === 'egress_denied' ? 'denied' : errorCode ? 'error' : 'success',
-        statusCode,
-        errorCode,
-        latencyMs: Date.now() - call.startedAt,
-        grantKind: call.grant?.kind ?? null,
-        managedSecretId: call.grant?.managedSecretId ?? call.credential?.secretId ?? null,
-        providerId: call.grant?.providerId ?? null,
-        principalType: call.grant?.principalType ?? null,
-      });
+      // A connect-time egress refusal is a denial, like a binding refusal.
+      const denied = errorCode === 'egress_denied';
+      await audit.record(
+        proxyAudit(
+          call,
+          call,
+          denied ? 'proxy.request.denied' : 'proxy.request.completed',
+          denied ? 'denied' : errorCode ? 'error' : 'success',
+          statusCode,
+          errorCode,
+        ),
+      );
     },
     async probeSecret(auth, secretId, request) {
       const call: ProxyCall = {

@@ -34,8 +34,8 @@ export interface SealedCredential {
   /** Gateway base URL: the secret's own `base_url`, else its template's; null if neither. */
   readonly baseUrl: string | null;
   readonly version: number;
-  readonly sealed: string;
-  readonly dek: Buffer;
+  /** Opens the value: one AES-256-GCM open under the cached DEK per call (plaintext JSON bytes). */
+  readonly open: () => Buffer;
 }
 
 /** Managed secrets: write-only credentials (DESIGN §2, §6). */
@@ -67,7 +67,7 @@ export interface TemplateLookup {
  */
 export function createSecretsService(deps: {
   db: Db;
-  keyring: Pick<KeyringService, 'sealEnvelope' | 'openDek' | 'openWithDek' | 'fingerprint'>;
+  keyring: Pick<KeyringService, 'sealEnvelope' | 'openDek' | 'prepareOpenWithDek' | 'fingerprint'>;
   audit: Pick<AuditService, 'record' | 'recordBestEffort' | 'assertWritable'>;
   templates: TemplateLookup;
   revokeGrantsForSecret: (appId: string, secretId: string, reason: string, actor: Actor) => Promise<number>;
@@ -283,7 +283,7 @@ export function createSecretsService(deps: {
       return cred && cred.appId === appId ? cred : undefined;
     },
     openCredential(cred) {
-      return keyring.openWithDek(target(cred.appId, cred.secretId), cred.dek, cred.sealed).toString('utf8');
+      return cred.open().toString('utf8');
     },
   };
 
@@ -301,8 +301,7 @@ export function createSecretsService(deps: {
       baseUrl:
         row.base_url ?? (row.template_id ? (await templates.get(appId, row.template_id))?.base_url : undefined) ?? null,
       version: row.version,
-      sealed: row.value_sealed,
-      dek,
+      open: keyring.prepareOpenWithDek(target(appId, id), dek, row.value_sealed),
     });
     return { cred };
   }
