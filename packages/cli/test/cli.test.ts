@@ -181,3 +181,43 @@ describe('latchkey keyring rotate-root', () => {
     await expect(wrong.ready).rejects.toThrow(/does not match/);
   });
 });
+
+describe('the launcher', () => {
+  test('runs the compiled build when it is current, the TypeScript sources when forced', async () => {
+    const { builtIsCurrent } = (await import(path.join(repoRoot, 'packages/cli/bin/build-state.mjs'))) as {
+      builtIsCurrent: (dir: string) => boolean;
+    };
+    const expected = builtIsCurrent(path.join(repoRoot, 'packages')) ? 'compiled build' : 'TypeScript sources';
+    for (const [env, runtime] of [
+      [{}, expected],
+      [{ LATCHKEY_FROM_SOURCE: '1' }, 'TypeScript sources'],
+    ] as const) {
+      const server = serve(path.join(tmp(), 'data'), env);
+      const url = await server.ready;
+      expect(server.err).toContain(`listening on ${url} (${runtime})`);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  test('the build counts as current only when every stamp is at least as new as every source file', async () => {
+    const { builtIsCurrent } = (await import(path.join(repoRoot, 'packages/cli/bin/build-state.mjs'))) as {
+      builtIsCurrent: (dir: string, names: string[]) => boolean;
+    };
+    const root = tmp();
+    const src = path.join(root, 'p', 'src', 'deep');
+    const dist = path.join(root, 'p', 'dist');
+    fs.mkdirSync(src, { recursive: true });
+    fs.mkdirSync(dist, { recursive: true });
+    fs.writeFileSync(path.join(src, 'a.ts'), '');
+    expect(builtIsCurrent(root, ['p'])).toBe(false); // no stamp
+    fs.writeFileSync(path.join(dist, '.build-stamp'), '');
+    const t = Date.now() / 1000;
+    fs.utimesSync(path.join(src, 'a.ts'), t - 10, t - 10);
+    fs.utimesSync(path.join(dist, '.build-stamp'), t, t);
+    expect(builtIsCurrent(root, ['p'])).toBe(true);
+    fs.utimesSync(path.join(src, 'a.ts'), t + 10, t + 10); // a source edited after the build
+    expect(builtIsCurrent(root, ['p'])).toBe(false);
+    expect(builtIsCurrent(root, ['p', 'missing'])).toBe(false);
+  });
+});

@@ -44,6 +44,7 @@ import { secretsRoutes } from './modules/secrets/secrets.routes.js';
 import { createSecretsService } from './modules/secrets/secrets.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { openStore, type Store } from './store/database.js';
+import { pointLookup } from './store/point-lookup.js';
 import { migrateToLatest } from './store/migrate.js';
 
 /** Log paths that may carry secrets; pino replaces them with `[REDACTED]`. */
@@ -171,14 +172,22 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     log: log.child({ component: 'coordination' }),
   });
   const { bus } = coordinator;
-  const keys = createKeysService({ db, keyring, audit, bus, cache: coordinator.cache('key', 100_000) });
+  const cacheMax = config.cacheMaxEntries;
+  const keys = createKeysService({
+    db,
+    keyring,
+    audit,
+    bus,
+    cache: coordinator.cache('key', cacheMax),
+    findById: pointLookup(store, 'api_keys'),
+  });
   const agents = createAgentsService({
     db,
     audit,
     keys,
     idempotency: createIdempotencyService({ db }),
     bus,
-    cache: coordinator.cache('agent', 100_000),
+    cache: coordinator.cache('agent', cacheMax),
     // Wired late: the delegations service is built below.
     revokeDelegations: (appId, agentId, actor) => delegations.revokeForAgent(appId, agentId, actor),
   });
@@ -199,7 +208,8 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     revokeGrantsForSecret: (appId, secretId, reason, actor) =>
       grants.revokeAllForSecret(appId, secretId, reason, actor),
     bus,
-    cache: coordinator.cache('secret', 100_000),
+    cache: coordinator.cache('secret', cacheMax),
+    findLiveById: pointLookup(store, 'managed_secrets', 'deleted_at IS NULL'),
   });
   const grants: GrantsService = createGrantsService({
     db,
@@ -214,7 +224,8 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
       verifyUserToken: (appId, token) => identity.verifyUserToken(appId, token),
     },
     bus,
-    cache: coordinator.cache('grant', 200_000),
+    cache: coordinator.cache('grant', cacheMax),
+    findById: pointLookup(store, 'grants'),
   });
   const authenticate = createAuthenticator({
     keys,
@@ -235,7 +246,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     fetch: createIdpFetch({ dispatcher, httpHosts: config.egressAllowHttpHosts }),
     httpHosts: config.egressAllowHttpHosts,
     cache: coordinator.cache('identity', 10_000),
-    users: coordinator.cache('identity', 100_000),
+    users: coordinator.cache('identity', cacheMax),
     bus,
     jwks: { cooldownMs: config.idpJwksCooldownMs, cacheMaxAgeMs: config.idpJwksCacheMaxAgeMs },
     log: log.child({ component: 'identity' }),
@@ -247,7 +258,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     identity,
     agents,
     bus,
-    cache: coordinator.cache('delegation', 100_000),
+    cache: coordinator.cache('delegation', cacheMax),
   });
   const proxy = createProxyService({
     grants,

@@ -109,7 +109,9 @@ export function registerLocalCommands(program: Command): void {
         process.exit(0);
       }
       if (server.init) printInit(server.init, config.dataDir, Boolean(opts.json));
-      process.stderr.write(`Latchkey listening on ${server.url}\n`);
+      // LATCHKEY_RUNTIME is set by bin/latchkey.mjs: the compiled build or the TypeScript sources.
+      const runtime = process.env['LATCHKEY_RUNTIME'] === 'compiled' ? 'compiled build' : 'TypeScript sources';
+      process.stderr.write(`Latchkey listening on ${server.url} (${runtime})\n`);
     });
 
   program

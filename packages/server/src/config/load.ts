@@ -27,6 +27,7 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
   readonly cacheTtlMs: number;
+  readonly cacheMaxEntries: number;
   readonly cacheDegradedTtlMs: number;
   readonly shutdownTimeoutMs: number;
   readonly idpJwksCooldownMs: number;
@@ -104,6 +105,7 @@ export function loadConfig(
     redisUrl: values.LATCHKEY_REDIS_URL as string | undefined,
     redisKeyPrefix: values.LATCHKEY_REDIS_KEY_PREFIX as string,
     cacheTtlMs: values.LATCHKEY_CACHE_TTL_MS as number,
+    cacheMaxEntries: values.LATCHKEY_CACHE_MAX_ENTRIES as number,
     cacheDegradedTtlMs: values.LATCHKEY_CACHE_DEGRADED_TTL_MS as number,
     shutdownTimeoutMs: values.LATCHKEY_SHUTDOWN_TIMEOUT_MS as number,
     idpJwksCooldownMs: values.LATCHKEY_IDP_JWKS_COOLDOWN_MS as number,

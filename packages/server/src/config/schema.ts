@@ -47,6 +47,11 @@ export const CONFIG_KEYS = {
     schema: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
     description: 'Lifetime of cached keys, grants and sealed credentials while invalidations reach every replica (ms).',
   },
+  LATCHKEY_CACHE_MAX_ENTRIES: {
+    schema: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
+    description:
+      'Entries per hot-path cache (API keys, agents, grants, sealed credentials, delegations); the oldest is evicted beyond it. A cached credential and its grant take about 2 KB.',
+  },
   LATCHKEY_CACHE_DEGRADED_TTL_MS: {
     schema: z.coerce.number().int().min(0).max(60_000).default(500),
     description:

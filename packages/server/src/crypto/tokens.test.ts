@@ -7,6 +7,7 @@ import {
   hashToken,
   hmacSha256,
   timingSafeEqualStrings,
+  digestsEqual,
 } from './tokens.js';
 
 describe('generateToken', () => {
@@ -71,5 +72,14 @@ describe('hashing and derivation', () => {
     expect(timingSafeEqualStrings('abc', 'abd')).toBe(false);
     expect(timingSafeEqualStrings('abc', 'abcd')).toBe(false);
     expect(timingSafeEqualStrings('', '')).toBe(true);
+  });
+
+  it('digestsEqual compares hex SHA-256 digests and refuses anything else', () => {
+    const a = hashToken('lk_app_one');
+    expect(digestsEqual(a, hashToken('lk_app_one'))).toBe(true);
+    expect(digestsEqual(a, hashToken('lk_app_two'))).toBe(false);
+    expect(digestsEqual(a, a.toUpperCase())).toBe(false);
+    expect(digestsEqual(a.slice(2), a.slice(2))).toBe(false);
+    expect(digestsEqual('', '')).toBe(false);
   });
 });

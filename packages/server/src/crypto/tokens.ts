@@ -98,3 +98,16 @@ export function timingSafeEqualStrings(a: string, b: string): boolean {
   const hb = hash('sha256', b, 'buffer');
   return timingSafeEqual(ha, hb);
 }
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Compares two hex SHA-256 digests (e.g. a stored key hash and a presented key's hash) in constant
+ * time, without hashing them again.
+ *
+ * @returns True when both are 64 lowercase hex characters and equal.
+ */
+export function digestsEqual(a: string, b: string): boolean {
+  if (!HEX_SHA256.test(a) || !HEX_SHA256.test(b)) return false;
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+}

@@ -30,13 +30,16 @@ export async function authenticateRequest(
   body: Buffer | undefined,
   opts: { allowPausedAgent?: boolean } = {},
 ): Promise<AuthContext> {
+  const h = request.headers;
+  const signed = h['signature-input'] !== undefined || h['signature'] !== undefined;
   return authenticate({
     method: request.method,
-    targetUri: targetUriOf(request, publicUrl),
-    headers: request.headers,
+    // Only a signature covers the target URI; a bearer call skips building it.
+    targetUri: signed ? targetUriOf(request, publicUrl) : '',
+    headers: h,
     body,
     ip: request.ip,
-    ...(opts.allowPausedAgent ? { allowPausedAgent: true } : {}),
+    allowPausedAgent: opts.allowPausedAgent === true,
   });
 }
 

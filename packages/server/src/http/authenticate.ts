@@ -32,6 +32,7 @@ export interface AuthContext {
 /** The parts of an HTTP request authentication reads. Header names are lowercase. */
 export interface AuthInput {
   method: string;
+  /** The absolute URI the client signed; read only for signed requests (may be `''` otherwise). */
   targetUri: string;
   headers: Record<string, string | string[] | undefined>;
   body?: Uint8Array | undefined;

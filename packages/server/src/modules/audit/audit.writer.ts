@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { CompiledQuery } from 'kysely';
 import type { Logger } from 'pino';
-import type { AuditEventsTable, Db } from '../../store/types.js';
+import type { Db } from '../../store/types.js';
 import { chainHash, GENESIS_HASH } from './audit.fns.js';
 import { auditRecordJson, auditRow, ROW_COLUMNS, type RowValues } from './audit.record.js';
 import type { AuditInput } from './audit.types.js';
@@ -15,12 +16,26 @@ interface Pending {
 }
 
 const BATCH_ROWS = 400;
+/** SQLite's default `wal_autocheckpoint` (pages). */
+const DEFAULT_WAL_AUTOCHECKPOINT = 1000;
+/** Batches of at most this many rows commit on the event loop even when an insert thread runs. */
+const INLINE_MAX_ROWS = 4;
 
-/** Zips a row's values with the column names (for Kysely). */
-function rowObject(v: RowValues): Omit<AuditEventsTable, 'seq'> {
-  const o: Record<string, unknown> = {};
-  for (let k = 0; k < ROW_COLUMNS.length; k++) o[ROW_COLUMNS[k]!] = v[k];
-  return o as unknown as Omit<AuditEventsTable, 'seq'>;
+const pgInsertSqlBySize = new Map<number, string>();
+
+/** `INSERT INTO audit_events (…) VALUES ($1, …), (…)` for `n` rows (PostgreSQL placeholders), memoized. */
+function pgInsertSql(n: number): string {
+  let sql = pgInsertSqlBySize.get(n);
+  if (!sql) {
+    const w = ROW_COLUMNS.length;
+    const tuples = Array.from(
+      { length: n },
+      (_, r) => `(${ROW_COLUMNS.map((_c, k) => `$${r * w + k + 1}`).join(', ')})`,
+    );
+    sql = `INSERT INTO audit_events (${ROW_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
+    pgInsertSqlBySize.set(n, sql);
+  }
+  return sql;
 }
 
 /**
@@ -46,8 +61,11 @@ export class AuditWriter {
   readonly #sqlite: SqliteDatabase | undefined;
   #sqliteStmt: ReturnType<SqliteDatabase['prepare']> | undefined;
   #sqliteInsert: ((rows: RowValues[]) => void) | undefined;
-  /** The insert thread (SQLite file databases), or undefined: inserts then run on this thread. */
-  #thread: InsertThread | undefined;
+  /**
+   * The insert and checkpoint threads (SQLite file databases), or undefined: inserts and automatic
+   * checkpoints then run on this thread.
+   */
+  #threads: { insert: AuditThread; checkpoint: AuditThread } | undefined;
 
   /**
    * @param db database handle.
@@ -63,14 +81,22 @@ export class AuditWriter {
   }
 
   /**
-   * Loads the chain head of this replica, starts the insert thread (SQLite file databases, unless
+   * Loads the chain head of this replica, starts the audit threads (SQLite file databases, unless
    * `insertThread` is false) and the 1 s writability probe.
    */
   async init(probeIntervalMs = 1000, opts: { insertThread?: boolean } = {}): Promise<void> {
     await this.#loadHead();
     const file = this.#sqlite?.name;
-    if (this.#sqlite && opts.insertThread !== false && file && file !== ':memory:' && !this.#sqlite.memory) {
-      this.#thread = await InsertThread.start(file, this.#log);
+    const sqlite = this.#sqlite;
+    if (sqlite && opts.insertThread !== false && file && file !== ':memory:' && !sqlite.memory) {
+      const onDeath = () => void this.#stopThreads();
+      const insert = await AuditThread.start(file, 'insert', this.#log, onDeath);
+      const checkpoint = await AuditThread.start(file, 'checkpoint', this.#log, onDeath).catch(async (err) => {
+        await insert.close();
+        throw err;
+      });
+      this.#threads = { insert, checkpoint };
+      sqlite.pragma('wal_autocheckpoint = 0');
     }
     this.#probeTimer = setInterval(() => void this.#probe(), probeIntervalMs);
     this.#probeTimer.unref();
@@ -98,7 +124,19 @@ export class AuditWriter {
 
   /** Whether commits run on the insert thread (SQLite file databases) rather than on this thread. */
   get usesInsertThread(): boolean {
-    return this.#thread?.alive === true;
+    return this.#threads?.insert.alive === true;
+  }
+
+  /**
+   * Stops both threads (one died, or the writer closes): inserts go back to this thread and this
+   * connection does the WAL checkpoints again.
+   */
+  async #stopThreads(): Promise<void> {
+    const threads = this.#threads;
+    this.#threads = undefined;
+    if (!threads) return;
+    await Promise.all([threads.insert.close(), threads.checkpoint.close()]);
+    if (this.#sqlite?.open) this.#sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_WAL_AUTOCHECKPOINT}`);
   }
 
   /** Number of records waiting to be committed (a metric). */
@@ -128,14 +166,12 @@ export class AuditWriter {
     }
   }
 
-  /** Drains, stops the probe and the insert thread. */
+  /** Drains, stops the probe and the audit threads. */
   async close(): Promise<void> {
     await this.drain();
     this.#closed = true;
     if (this.#probeTimer) clearInterval(this.#probeTimer);
-    const thread = this.#thread;
-    this.#thread = undefined;
-    await thread?.close();
+    await this.#stopThreads();
   }
 
   #schedule(): void {
@@ -195,30 +231,39 @@ export class AuditWriter {
    * is prepared once, instead of a new multi-row statement per batch size.
    */
   async #insert(rows: RowValues[]): Promise<void> {
-    const thread = this.#thread;
-    if (thread?.alive) {
+    const thread = this.#threads?.insert;
+    // A small batch (light load) commits inline: a commit of a row or two costs less than two
+    // thread hand-offs, and latency is what matters then. Under load, batches grow and go to the
+    // thread, off the event loop. Batches are committed one at a time, so the two connections
+    // never write at once.
+    if (thread?.alive && rows.length > INLINE_MAX_ROWS) {
       await thread.insert(rows);
       return;
     }
     if (this.#sqlite) {
       const sqlite = this.#sqlite;
-      await this.#db.connection().execute(async () => {
-        this.#sqliteInsert ??= sqlite.transaction((batch: RowValues[]) => {
-          const stmt = (this.#sqliteStmt ??= sqlite.prepare(
-            `INSERT INTO audit_events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`,
-          ));
-          for (const r of batch) stmt.run(r);
-        });
-        this.#sqliteInsert(rows);
-      });
+      const insert = (this.#sqliteInsert ??= sqlite.transaction((batch: RowValues[]) => {
+        const stmt = (this.#sqliteStmt ??= sqlite.prepare(
+          `INSERT INTO audit_events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`,
+        ));
+        for (const r of batch) stmt.run(r);
+      }));
+      // The insert is synchronous: with no Kysely transaction open on the shared connection it
+      // cannot interleave with one, so it runs at once; otherwise it waits for Kysely's connection.
+      if (!sqlite.inTransaction) insert(rows);
+      else await this.#db.connection().execute(async () => insert(rows));
+      return;
+    }
+    // PostgreSQL: one multi-row INSERT is atomic on its own, so a batch that fits in one statement
+    // costs one round trip (no BEGIN/COMMIT); its SQL text is built once per batch size.
+    if (rows.length <= BATCH_ROWS) {
+      await this.#db.executeQuery(CompiledQuery.raw(pgInsertSql(rows.length), rows.flat()));
       return;
     }
     await this.#db.transaction().execute(async (tx) => {
       for (let i = 0; i < rows.length; i += BATCH_ROWS) {
-        await tx
-          .insertInto('audit_events')
-          .values(rows.slice(i, i + BATCH_ROWS).map(rowObject))
-          .execute();
+        const chunk = rows.slice(i, i + BATCH_ROWS);
+        await tx.executeQuery(CompiledQuery.raw(pgInsertSql(chunk.length), chunk.flat()));
       }
     });
   }
@@ -264,18 +309,19 @@ export class AuditWriter {
 }
 
 /**
- * The audit insert thread (`audit-insert.worker.mjs`): a second SQLite connection that commits
- * hashed rows off the event loop, so a request's share of the group commit (≈ 15–20 µs of SQLite
- * per row with the audit indexes) does not block other requests. One batch at a time, in order.
- * If the thread dies, `alive` turns false and the writer inserts on the main thread again.
+ * One audit thread (`audit.worker.mjs`) with its own SQLite connection: `insert` commits hashed
+ * rows off the event loop, so a request's share of the group commit (≈ 15–20 µs of SQLite per row
+ * with the audit indexes) does not block other requests, one batch at a time, in order;
+ * `checkpoint` runs PASSIVE WAL checkpoints on a timer, so no commit pays for one. If a thread dies,
+ * `alive` turns false, its waiting batch is rejected and `onDeath` runs (the writer goes inline).
  */
-class InsertThread {
+class AuditThread {
   #worker: Worker;
   #next = 1;
   #waiting = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
   alive = true;
 
-  private constructor(worker: Worker, log: Logger) {
+  private constructor(worker: Worker, log: Logger, onDeath: () => void) {
     this.#worker = worker;
     worker.on('message', (m: { id: number; ok: boolean; code?: string; message?: string }) => {
       const w = this.#waiting.get(m.id);
@@ -287,25 +333,29 @@ class InsertThread {
     const died = (err: unknown) => {
       if (!this.alive) return;
       this.alive = false;
-      log.error({ err: { code: (err as { code?: string })?.code } }, 'audit insert thread stopped; inserting inline');
-      for (const w of this.#waiting.values()) w.reject(err ?? new Error('audit insert thread exited'));
+      log.error({ err: { code: (err as { code?: string })?.code } }, 'audit thread stopped; writing inline');
+      for (const w of this.#waiting.values()) w.reject(err ?? new Error('audit thread exited'));
       this.#waiting.clear();
+      onDeath();
     };
     worker.on('error', died);
-    worker.on('exit', (code) =>
-      died(Object.assign(new Error(`audit insert thread exited (${code})`), { code: 'EXIT' })),
-    );
+    worker.on('exit', (code) => died(Object.assign(new Error(`audit thread exited (${code})`), { code: 'EXIT' })));
     // Referenced only while a batch is in flight: an idle thread never keeps the process alive.
     worker.unref();
   }
 
   /**
-   * Starts the thread on `file`.
+   * Starts a thread on `file`. `onDeath` runs once if it stops unexpectedly.
    * @throws Error when the thread cannot open the database.
    */
-  static async start(file: string, log: Logger): Promise<InsertThread> {
-    const worker = new Worker(new URL('./audit-insert.worker.mjs', import.meta.url), {
-      workerData: { file, columns: ROW_COLUMNS, busyTimeoutMs: 5000 },
+  static async start(
+    file: string,
+    role: 'insert' | 'checkpoint',
+    log: Logger,
+    onDeath: () => void,
+  ): Promise<AuditThread> {
+    const worker = new Worker(new URL('./audit.worker.mjs', import.meta.url), {
+      workerData: { file, role, columns: ROW_COLUMNS, busyTimeoutMs: 5000, checkpointIntervalMs: 100 },
       // The worker is plain JavaScript: no TypeScript loader, no inherited `--import`.
       execArgv: [],
     });
@@ -313,7 +363,7 @@ class InsertThread {
       worker.once('online', resolve);
       worker.once('error', reject);
     });
-    return new InsertThread(worker, log);
+    return new AuditThread(worker, log, onDeath);
   }
 
   /** Inserts rows (arrays in `ROW_COLUMNS` order) in one transaction; resolves after commit. */
@@ -328,7 +378,7 @@ class InsertThread {
     });
   }
 
-  /** Closes the thread's connection and waits for the thread to end. */
+  /** Closes the thread's connection (a checkpoint thread checkpoints first) and waits for the end. */
   async close(): Promise<void> {
     if (!this.alive) return;
     this.alive = false;

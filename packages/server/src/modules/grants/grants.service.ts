@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { CreateGrantBody, Grant, ListGrantsQuery } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
+import type { PointLookup } from '../../store/point-lookup.js';
 import type { Db, GrantsTable } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { IdentityService } from '../identity/identity.service.js';
@@ -125,6 +126,8 @@ export function createGrantsService(deps: {
   /** Per-replica cache of resolved grants, invalidated cluster-wide through `bus`. */
   cache: Cache<{ g: ResolvedGrant | null }>;
   bus: Pick<InvalidationBus, 'publish'>;
+  /** Prepared read of a grant by id (the proxy's cache-miss path); a Kysely query when absent. */
+  findById?: PointLookup<'grants'>;
   now?: () => Date;
 }): GrantsService {
   const { db, audit } = deps;
@@ -310,7 +313,9 @@ export function createGrantsService(deps: {
     },
     async resolve(appId, grantId) {
       const { g } = await cache.getOrLoad(grantId, async () => {
-        const row = await db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
+        const row = deps.findById
+          ? await deps.findById(grantId)
+          : await db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
         return { g: row ? toResolved(row) : null };
       });
       // Another app's grant is indistinguishable from a missing one (404, never 403).

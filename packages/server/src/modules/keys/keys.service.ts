@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import type { AgentKeyOptions, KeyMeta, MintKeyBody } from '@latchkey/api';
-import { deriveSigningKey, generateToken, hashToken, timingSafeEqualStrings } from '../../crypto/tokens.js';
+import { deriveSigningKey, digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
 import { LatchkeyError } from '../../errors.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
+import type { PointLookup } from '../../store/point-lookup.js';
 import type { ApiKeysTable, Db, Executor } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { KeyringService } from '../keyring/keyring.service.js';
@@ -162,6 +163,8 @@ export function createKeysService(deps: {
   /** Per-replica cache of auth records, invalidated cluster-wide through `bus`. */
   cache: Cache<{ rec: KeyAuthRecord | undefined }>;
   bus: Pick<InvalidationBus, 'publish'>;
+  /** Prepared read of a key by id (authentication's cache-miss path); a Kysely query when absent. */
+  findById?: PointLookup<'api_keys'>;
   now?: () => Date;
 }): KeysService {
   const { db, keyring, audit } = deps;
@@ -194,7 +197,7 @@ export function createKeysService(deps: {
 
   async function lookupById(keyId: string): Promise<KeyAuthRecord | undefined> {
     const { rec } = await cache.getOrLoad(keyId, async () => {
-      const row = await repo.findKeyById(db, keyId);
+      const row = deps.findById ? await deps.findById(keyId) : await repo.findKeyById(db, keyId);
       return { rec: row ? await toAuth(row) : undefined };
     });
     // Expiry is derived from the clock at use time, not from when the record was cached.
@@ -374,7 +377,7 @@ export function createKeysService(deps: {
       }
       const rec = await lookupById(keyId);
       // The id is derived from the key, so also compare the stored SHA-256 to rule out id collisions.
-      return rec && timingSafeEqualStrings(rec.keyHash, tokenHash) ? rec : undefined;
+      return rec && digestsEqual(rec.keyHash, tokenHash) ? rec : undefined;
     },
     async getMeta(appId, keyId) {
       const row = await repo.findKeyById(db, keyId);

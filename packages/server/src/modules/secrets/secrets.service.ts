@@ -4,6 +4,7 @@ import type { CreateSecretBody, Injection, RotateSecretBody, SecretMeta, UpdateS
 import type { ManagedSecretTemplate } from '@latchkey/providers';
 import { LatchkeyError } from '../../errors.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
+import type { PointLookup } from '../../store/point-lookup.js';
 import type { Db, ManagedSecretsTable } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { KeyringService } from '../keyring/keyring.service.js';
@@ -73,6 +74,8 @@ export function createSecretsService(deps: {
   revokeGrantsForSecret: (appId: string, secretId: string, reason: string, actor: Actor) => Promise<number>;
   /** Per-replica cache of sealed credentials by secret id, invalidated cluster-wide through `bus`. */
   cache: Cache<{ cred: SealedCredential | null }>;
+  /** Prepared read of a live secret by id (the proxy's cache-miss path); a Kysely query when absent. */
+  findLiveById?: PointLookup<'managed_secrets'>;
   bus: Pick<InvalidationBus, 'publish'>;
   now?: () => Date;
 }): SecretsService {
@@ -288,7 +291,8 @@ export function createSecretsService(deps: {
   };
 
   async function loadCredential(appId: string, id: string): Promise<{ cred: SealedCredential | null }> {
-    const row = await repo.findSecret(db, appId, id);
+    const found = deps.findLiveById ? await deps.findLiveById(id) : await repo.findSecret(db, appId, id);
+    const row = found && found.app_id === appId && found.deleted_at === null ? found : undefined;
     if (!row || !row.value_sealed || !row.dek_wrapped) return { cred: null };
     const dek = await keyring.openDek(target(appId, id), row.dek_wrapped);
     const cred: SealedCredential = Object.freeze({

@@ -4,18 +4,26 @@ import { LatchkeyError } from '../../../errors.js';
 interface Binding {
   entries: { match: HostMatcher; port: number | null }[];
 }
-const compiled = new WeakMap<readonly string[], Binding>();
+/**
+ * Compiled bindings by host list. Keyed by the list's content, not its identity: a credential
+ * reloaded after a cache miss brings a new array with the same hosts, and many credentials share
+ * their hosts. Bounded; cleared when full.
+ */
+const compiled = new Map<string, Binding>();
+const COMPILED_MAX = 10_000;
 
 function compile(allowedHosts: readonly string[]): Binding {
-  let b = compiled.get(allowedHosts);
+  const key = allowedHosts.length === 1 ? allowedHosts[0]! : allowedHosts.join('\n');
+  let b = compiled.get(key);
   if (!b) {
+    if (compiled.size >= COMPILED_MAX) compiled.clear();
     b = {
       entries: allowedHosts.map((h) => {
         const m = /^(.*?)(?::(\d{1,5}))?$/.exec(h)!;
         return { match: createHostMatcher([m[1]!]), port: m[2] ? Number(m[2]) : null };
       }),
     };
-    compiled.set(allowedHosts, b);
+    compiled.set(key, b);
   }
   return b;
 }

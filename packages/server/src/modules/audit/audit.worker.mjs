@@ -1,0 +1,70 @@
+// Audit threads (SQLite only). Plain JavaScript so that it runs as-is under tsx, Vitest and the
+// compiled build: the worker is started by file URL, outside any TypeScript loader.
+//
+// Each thread owns its own connection to the SQLite file (WAL: readers are not blocked, writers
+// take turns through the busy timeout). Two roles:
+//
+// - `insert`: inserts a batch of already hashed audit rows in one transaction, then answers. The
+//   chain (sequence numbers, hashes) is decided on the main thread, so the order of rows never
+//   depends on this thread.
+// - `checkpoint`: runs a PASSIVE WAL checkpoint on a timer. Copying the log into the database file
+//   (with fsyncs) then never happens inside a commit: every connection of the process has automatic
+//   checkpoints turned off while the threads run, and a PASSIVE checkpoint never blocks writers.
+//
+// Messages in:  { id, rows }  (insert; rows are arrays in ROW_COLUMNS order)  |  { id, close: true }
+// Messages out: { id, ok: true } | { id, ok: false, code, message }
+import { parentPort, workerData } from 'node:worker_threads';
+import SQLite from 'better-sqlite3';
+
+const { file, role, columns, busyTimeoutMs, checkpointIntervalMs } = workerData;
+const db = new SQLite(file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma(`busy_timeout = ${Number(busyTimeoutMs) || 5000}`);
+db.pragma('wal_autocheckpoint = 0');
+
+function checkpoint() {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // A busy or failed checkpoint is retried at the next tick; commits are unaffected.
+  }
+}
+
+const timer = role === 'checkpoint' ? setInterval(checkpoint, Number(checkpointIntervalMs) || 100) : undefined;
+const insertAll =
+  role === 'insert'
+    ? (() => {
+        const stmt = db.prepare(
+          `INSERT INTO audit_events (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        );
+        return db.transaction((rows) => {
+          for (const r of rows) stmt.run(r);
+        });
+      })()
+    : undefined;
+
+parentPort.on('message', (msg) => {
+  if (msg.close) {
+    if (timer) {
+      clearInterval(timer);
+      checkpoint();
+    }
+    db.close();
+    parentPort.postMessage({ id: msg.id, ok: true });
+    parentPort.close();
+    return;
+  }
+  try {
+    insertAll(msg.rows);
+    parentPort.postMessage({ id: msg.id, ok: true });
+  } catch (err) {
+    // Only the driver's code and message cross back; rows are never echoed.
+    parentPort.postMessage({
+      id: msg.id,
+      ok: false,
+      code: err?.code ?? 'UNKNOWN',
+      message: String(err?.message ?? err),
+    });
+  }
+});
