@@ -12,6 +12,7 @@ import { stopAllChildren } from './lib/child.js';
 import { cleanUpAll } from './lib/cleanup.js';
 import { runComparison, type VariantResult } from './lib/compare.js';
 import { REPO_ROOT } from './lib/latchkey.js';
+import { builtIsCurrent } from '../packages/cli/bin/build-state.mjs';
 import { describeMachine } from './lib/machine.js';
 import { parseOptions, sectionEnabled, USAGE, type BenchOptions } from './lib/options.js';
 import { serverVersion } from './lib/pg.js';
@@ -109,6 +110,9 @@ async function main(opts: BenchOptions): Promise<number> {
     options: opts,
     machine,
     nginxWorkers: NGINX_WORKERS,
+    latchkeyRuntime: builtIsCurrent(path.join(REPO_ROOT, 'packages'))
+      ? 'the compiled build (`npm run build`, current)'
+      : 'the TypeScript sources through tsx (the compiled build is missing or older than a source: run `npm run build`)',
     orders,
     comparison,
     scale,

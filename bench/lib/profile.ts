@@ -53,7 +53,9 @@ export async function runProfile(
     for (const p of measurement.problems) problems.push(`profile run: ${p}`);
     // The profile is written when the process exits.
     await lk.child.stop(30_000);
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    // One profile per thread (`CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile`): the event
+    // loop is thread 0; the audit insert and checkpoint threads write their own.
+    const file = readdirSync(dir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
     if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
     if (keepAs) copyFileSync(path.join(dir, file), keepAs);
     const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;

@@ -17,6 +17,8 @@ export interface BenchResults {
   readonly options: BenchOptions;
   readonly machine: MachineInfo;
   readonly nginxWorkers: number;
+  /** What `latchkey serve` ran from. */
+  readonly latchkeyRuntime: string;
   readonly orders: string[][];
   readonly comparison: VariantResult[];
   readonly scale: ScaleResult[];
@@ -182,8 +184,9 @@ export function renderReport(r: BenchResults): string {
     `- nginx: \`worker_processes ${r.nginxWorkers}\`, \`proxy_set_header Authorization\` (static), \`proxy_http_version 1.1\`, ` +
       '`proxy_set_header Connection ""`, upstream `keepalive 64`, access log off; CPU and RSS summed over master + workers.',
     '- bare: `bench/bare-proxy.ts` — `node:http` + a Map lookup + one AES-256-GCM open (16-byte tag) + undici `Pool.stream()` into the raw response.',
-    '- Latchkey: `latchkey serve` (one process per variant), SQLite, `LATCHKEY_AUDIT_MODE=sync` unless stated, `LATCHKEY_LOG_LEVEL=warn`, ' +
-      'a bearer managed secret granted to the `system` principal; signed requests get a fresh RFC 9421 signature per request in the load generator.',
+    `- Latchkey: \`latchkey serve\` (one process per variant) running ${r.latchkeyRuntime}, SQLite, \`LATCHKEY_AUDIT_MODE=sync\` unless stated, \`LATCHKEY_LOG_LEVEL=warn\`, ` +
+      'a bearer managed secret granted to the `system` principal; signed requests get a fresh RFC 9421 signature per request in the load generator. ' +
+      'CPU and RSS include its audit insert and checkpoint threads (SQLite).',
     '- CPU per request: utime + stime of the server process(es) from `/proc/<pid>/stat` over the run ÷ 2xx responses ' +
       '("direct": the upstream’s). Peak RSS: `VmHWM` from `/proc/<pid>/status` at the end (over the process’s lifetime).',
     '- Every server under test, the upstream and the load generator share the same cores: on 2 cores the load generator ' +

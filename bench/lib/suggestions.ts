@@ -16,38 +16,31 @@ type Hotspot = { readonly label: string; readonly min: number; readonly text: st
 /** The hotspots. */
 export const HOTSPOTS: readonly Hotspot[] = [
   {
-    label: 'database work (kysely + driver; with warm caches this is the audit group commit)',
+    label: 'database work on the event loop (kysely + drivers: cache misses, inline audit commits of small batches)',
     frame: /\/node_modules\/(kysely|better-sqlite3|pg|pg-protocol|pg-pool)\//,
     min: 0.03,
     text:
-      'Each group commit is a transaction with a multi-row INSERT into `audit_events`, which updates every index of that table ' +
-      'for each row (primary key, unique `id`, unique `(replica_id, chain_seq)` and the secondary indexes migrations keep adding), then a COMMIT. ' +
-      'Let batches grow (flush on a 2–5 ms timer instead of every `setImmediate`; the issue measured a 5 ms group commit within noise), ' +
-      'keep a prepared statement per batch size instead of re-preparing a new SQL text per flush, and drop an index the queries do not need.',
+      'With warm caches the event loop only commits audit batches of up to 4 rows itself (larger ones go to the insert thread). ' +
+      'A high share under load means cache misses (grants or credentials read per call: raise `LATCHKEY_CACHE_MAX_ENTRIES`) ' +
+      'or many small commits (each updates every index of `audit_events`).',
   },
   {
-    label: 'audit row building at append (`toRecord`: ids, timestamps, redaction)',
-    frame: /^toRecord@.*\/modules\/audit\//,
-    min: 0.01,
-    text: 'Precompute the per-grant constant part of a proxy audit row and fill only the per-call fields.',
+    label: 'audit rows at flush (`auditRecordJson` + SHA-256 chain hash)',
+    frame: /^(auditRecordJson|auditRow|chainHash|canonicalJson)@.*\/modules\/audit\//,
+    min: 0.03,
+    text: 'Rows are written as canonical JSON directly; what remains is proportional to the row size (URL, context, trace fields).',
   },
   {
-    label: 'audit chain hashing at flush (`canonicalJson` + SHA-256)',
-    frame: /^(canonicalJson|chainHash)@.*\/modules\/audit\//,
-    min: 0.01,
-    text: '`canonicalJson` sorts the keys of every object of every row: serialize proxy rows with a precomputed, already sorted field order (same bytes, no per-row sort).',
-  },
-  {
-    label: 'request id (`genReqId`: `randomBytes(10)` per request, app.ts)',
-    frame: /^getGenReqId@/,
-    min: 0.01,
-    text: 'Use a per-process random prefix plus a counter, or slice ids from a pre-filled random pool, instead of a `randomBytes` call per request.',
+    label: 'audit hand-off to the insert thread (`postMessage` structured clone)',
+    frame: /^postMessage@/,
+    min: 0.03,
+    text: 'Each batch is cloned to the insert thread; larger batches (higher load) amortize it. Fewer or shorter columns would shrink it.',
   },
   {
     label: 'API key lookup (`lookupByToken`: SHA-256 of the presented key + cache)',
     frame: /^lookupByToken@/,
     min: 0.02,
-    text: 'Cache the authenticated context by the presented key string so a hot key costs one Map lookup, not a hash and a record rebuild.',
+    text: 'A presented key costs one SHA-256 (memoized key id, cached record); a high share means the key cache misses.',
   },
   {
     label: 'fastify (routing, hooks, reply), self time',
