@@ -11,7 +11,7 @@
 //   (with fsyncs) then never happens inside a commit: every connection of the process has automatic
 //   checkpoints turned off while the threads run, and a PASSIVE checkpoint never blocks writers.
 //
-// Messages in:  { id, rows }  (insert; rows are arrays in ROW_COLUMNS order)  |  { id, close: true }
+// Messages in:  { id, epoch, rows }  (insert; rows are arrays in ROW_COLUMNS order)  |  { id, close: true }
 // Messages out: { id, ok: true } | { id, ok: false, code, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
@@ -44,6 +44,9 @@ const insertAll =
       })()
     : undefined;
 
+/** The epoch of the last failed batch: queued batches of the same epoch are refused. */
+let failedEpoch = -1;
+
 parentPort.on('message', (msg) => {
   if (msg.close) {
     if (timer) {
@@ -55,10 +58,16 @@ parentPort.on('message', (msg) => {
     parentPort.close();
     return;
   }
+  if (msg.epoch === failedEpoch) {
+    // An earlier batch of this epoch failed: this one chains onto rows that were never written.
+    parentPort.postMessage({ id: msg.id, ok: false, code: 'AFTER_FAILED_BATCH', message: 'an earlier batch failed' });
+    return;
+  }
   try {
     insertAll(msg.rows);
     parentPort.postMessage({ id: msg.id, ok: true });
   } catch (err) {
+    failedEpoch = msg.epoch;
     // Only the driver's code and message cross back; rows are never echoed.
     parentPort.postMessage({
       id: msg.id,

@@ -88,3 +88,30 @@ test('a failed commit rejects its batch and marks the writer unhealthy; the chai
   expectChain(rows, 2);
   expect(rows.map((r) => r.grant_id)).toEqual(['g-1', 'g-3']);
 });
+
+test('a batch queued behind a failed one on the insert thread is refused, so the chain never skips rows', async () => {
+  const { store, writer } = await setup('file');
+  // The poisoned row fails slowly (a long recursive count first), so the next batch is queued
+  // on the thread before the failure is known.
+  store.sqlite!.exec(`CREATE TRIGGER poison BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-poison' BEGIN
+    SELECT RAISE(ABORT, 'poisoned') FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c);
+  END`);
+  const first = Array.from({ length: 8 }, (_, k) =>
+    writer.append(k === 4 ? { ...event(k), grantId: 'g-poison' } : event(k)),
+  );
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  const second = Array.from({ length: 8 }, (_, k) => writer.append(event(100 + k)));
+  const outcomes = await Promise.allSettled([...first, ...second]);
+  // Every row of both batches is refused: the second chained onto rows that were never written.
+  expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok'))).toEqual([
+    ...Array(8).fill('poisoned'),
+    ...Array(8).fill('an earlier batch failed'),
+  ]);
+  expect(writer.healthy).toBe(false);
+  await writer.append(event(200));
+  expect(writer.healthy).toBe(true);
+  const rows = await chainOf(store);
+  expectChain(rows, 1);
+  expect(rows[0]!.grant_id).toBe('g-200');
+});

@@ -49,7 +49,10 @@ export class AuditWriter {
   #db: Db;
   #log: Logger;
   #pending: Pending[] = [];
-  #flushing = false;
+  /** Batches being committed (at most 1 inline or on PostgreSQL; up to 2 queued on the insert thread). */
+  #inFlight = 0;
+  /** Bumped by a failed commit: batches hashed before it chain onto rows that were never written. */
+  #epoch = 0;
   #scheduled = false;
   #headSeq = 0;
   #headHash = GENESIS_HASH;
@@ -111,10 +114,9 @@ export class AuditWriter {
       .orderBy('chain_seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    if (head) {
-      this.#headSeq = Number(head.chain_seq);
-      this.#headHash = head.hash;
-    }
+    // No row yet: the chain starts at genesis (a failed first batch must not leave its sequence).
+    this.#headSeq = head ? Number(head.chain_seq) : 0;
+    this.#headHash = head ? head.hash : GENESIS_HASH;
   }
 
   /** Whether the last write (or probe) succeeded. Secret-using calls are refused while false. */
@@ -161,7 +163,7 @@ export class AuditWriter {
 
   /** Waits until everything appended so far is committed (or failed). */
   async drain(): Promise<void> {
-    while (this.#pending.length > 0 || this.#flushing) {
+    while (this.#pending.length > 0 || this.#inFlight > 0) {
       await new Promise((r) => setTimeout(r, 1));
     }
   }
@@ -174,8 +176,13 @@ export class AuditWriter {
     await this.#stopThreads();
   }
 
+  /** How many batches may be in flight: two on the insert thread (one committing, one queued), else one. */
+  #maxInFlight(): number {
+    return this.#threads?.insert.alive ? 2 : 1;
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return;
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight()) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -183,22 +190,33 @@ export class AuditWriter {
     });
   }
 
+  /**
+   * Commits what is pending as one batch. The chain head advances when the batch is hashed, so the
+   * next batch can be hashed and queued on the insert thread while this one commits (the thread
+   * commits in order). A failed commit bumps the epoch: the thread then refuses every batch of the
+   * old epoch still queued (they chain onto rows that were never written), and the next batch starts
+   * from the head re-read from the database once nothing is in flight.
+   */
   async #flush(): Promise<void> {
-    if (this.#flushing || this.#pending.length === 0) return;
-    this.#flushing = true;
+    if (this.#pending.length === 0 || this.#inFlight >= this.#maxInFlight()) return;
     if (this.#resync) {
+      // Rows of batches still in flight may or may not land: wait for them before re-reading.
+      if (this.#inFlight > 0) return;
+      this.#inFlight += 1;
       try {
         await this.#loadHead();
         this.#resync = false;
       } catch {
         // Still unreachable: the batch below fails too and is reported to its callers.
       }
+      this.#inFlight -= 1;
+      if (this.#pending.length === 0) return;
     }
+    this.#inFlight += 1;
+    const epoch = this.#epoch;
     const batch = this.#pending.splice(0, this.#pending.length);
-    const startSeq = this.#headSeq;
-    const startHash = this.#headHash;
-    let seq = startSeq;
-    let prev = startHash;
+    let seq = this.#headSeq;
+    let prev = this.#headHash;
     const rows: RowValues[] = new Array<RowValues>(batch.length);
     for (let k = 0; k < batch.length; k++) {
       const { input, ts } = batch[k]!;
@@ -208,19 +226,22 @@ export class AuditWriter {
       rows[k] = auditRow(input, this.replicaId, ts, seq, record, prev, hash);
       prev = hash;
     }
+    this.#headSeq = seq;
+    this.#headHash = prev;
     try {
-      await this.#insert(rows);
-      this.#headSeq = seq;
-      this.#headHash = prev;
-      this.#healthy = true;
+      await this.#insert(rows, epoch);
+      if (epoch === this.#epoch) this.#healthy = true;
       for (const p of batch) p.resolve();
     } catch (err) {
-      this.#healthy = false;
-      this.#resync = true;
-      this.#log.error({ err: { code: (err as { code?: string }).code }, rows: rows.length }, 'audit commit failed');
+      if (epoch === this.#epoch) {
+        this.#epoch += 1;
+        this.#healthy = false;
+        this.#resync = true;
+        this.#log.error({ err: { code: (err as { code?: string }).code }, rows: rows.length }, 'audit commit failed');
+      }
       for (const p of batch) p.reject(err);
     } finally {
-      this.#flushing = false;
+      this.#inFlight -= 1;
       if (this.#pending.length > 0) this.#schedule();
     }
   }
@@ -230,14 +251,16 @@ export class AuditWriter {
    * better-sqlite3 transaction on Kysely's own (mutex-guarded) connection: the SQL text is fixed, so it
    * is prepared once, instead of a new multi-row statement per batch size.
    */
-  async #insert(rows: RowValues[]): Promise<void> {
+  async #insert(rows: RowValues[], epoch: number): Promise<void> {
     const thread = this.#threads?.insert;
     // A small batch (light load) commits inline: a commit of a row or two costs less than two
     // thread hand-offs, and latency is what matters then. Under load, batches grow and go to the
     // thread, off the event loop. Batches are committed one at a time, so the two connections
     // never write at once.
-    if (thread?.alive && rows.length > INLINE_MAX_ROWS) {
-      await thread.insert(rows);
+    // Inline only when this is the one batch in flight: an inline commit must not overtake a batch
+    // queued on the thread (chain order), nor wait on the thread's write lock.
+    if (thread?.alive && (rows.length > INLINE_MAX_ROWS || this.#inFlight > 1)) {
+      await thread.insert(rows, epoch);
       return;
     }
     if (this.#sqlite) {
@@ -270,7 +293,7 @@ export class AuditWriter {
 
   /** Proves the audit table is writable with an insert that is rolled back. */
   async #probe(): Promise<void> {
-    if (this.#flushing || this.#closed) return;
+    if (this.#inFlight > 0 || this.#closed) return;
     const rollback = new Error('probe rollback');
     try {
       await this.#db.transaction().execute(async (tx) => {
@@ -366,13 +389,16 @@ class AuditThread {
     return new AuditThread(worker, log, onDeath);
   }
 
-  /** Inserts rows (arrays in `ROW_COLUMNS` order) in one transaction; resolves after commit. */
-  insert(rows: RowValues[]): Promise<void> {
+  /**
+   * Inserts rows (arrays in `ROW_COLUMNS` order) in one transaction; resolves after commit. After a
+   * batch of `epoch` failed, the thread refuses the later batches of that epoch without writing them.
+   */
+  insert(rows: RowValues[], epoch: number): Promise<void> {
     const id = this.#next++;
     if (this.#waiting.size === 0) this.#worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, rows });
+      this.#worker.postMessage({ id, epoch, rows });
     }).finally(() => {
       if (this.#waiting.size === 0 && this.alive) this.#worker.unref();
     });

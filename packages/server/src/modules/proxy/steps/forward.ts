@@ -34,6 +34,9 @@ export function mapUpstreamError(err: unknown): LatchkeyError {
   return new LatchkeyError('upstream_unreachable', { details: code ? { cause: code } : undefined });
 }
 
+/** Body bytes held while an asynchronous `start` is pending before the upstream is paused. */
+const HOLD_BYTES = 64 * 1024;
+
 /**
  * Step 9: sends the request upstream through the egress-guarded dispatcher, with no redirect
  * following (a 3xx goes back to the caller as-is), streaming the response into `sink`.
@@ -50,6 +53,14 @@ export function forwardUpstream(
   let controller: Dispatcher.DispatchController | undefined;
   let started = false;
   let failed = false;
+  // While an asynchronous `start` (the synchronous audit commit) is pending, body chunks are held
+  // here rather than pausing the upstream: most responses arrive whole right after their headers,
+  // and a pause/resume round costs more than holding one chunk. Past HOLD_BYTES the upstream is
+  // paused as before.
+  let held: Buffer[] | null = null;
+  let heldBytes = 0;
+  let endHeld = false;
+  let pausedWhileHeld = false;
   const handler: Dispatcher.DispatchHandler = {
     onRequestStart(c) {
       controller = c;
@@ -59,11 +70,25 @@ export function forwardUpstream(
       started = true;
       const r = sink.start(statusCode, headers);
       if (r && typeof (r as Promise<void>).then === 'function') {
-        c.pause();
+        held = [];
         (r as Promise<void>).then(
-          () => c.resume(),
+          () => {
+            const chunks = held!;
+            held = null;
+            if (failed) return;
+            let pause = false;
+            for (const chunk of chunks) if (!sink.data(chunk)) pause = true;
+            if (endHeld) {
+              sink.end();
+              return;
+            }
+            // The sink asked for a pause while draining the held chunks: it resumes us on 'drain'.
+            if (pausedWhileHeld && !pause) c.resume();
+            else if (!pausedWhileHeld && pause) c.pause();
+          },
           (err: unknown) => {
             failed = true;
+            held = null;
             c.abort(err instanceof Error ? err : new Error('aborted'));
           },
         );
@@ -71,14 +96,26 @@ export function forwardUpstream(
     },
     onResponseData(c, chunk) {
       if (failed) return;
+      if (held) {
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes > HOLD_BYTES && !pausedWhileHeld) {
+          pausedWhileHeld = true;
+          c.pause();
+        }
+        return;
+      }
       if (!sink.data(chunk)) c.pause();
     },
     onResponseEnd() {
-      if (!failed) sink.end();
+      if (failed) return;
+      if (held) endHeld = true;
+      else sink.end();
     },
     onResponseError(_c, err) {
       if (failed) return;
       failed = true;
+      held = null;
       sink.error(mapUpstreamError(err), started);
     },
   };
