@@ -38,11 +38,13 @@ export function forwardBearerRequest(appKey: string, up: Upstream, grantId: stri
 function forwardSignedRequest(lk: LatchkeyServer, up: Upstream, grantId: string): LoadRequest {
   const { keyId, signingKey } = signingIdentity(lk.init!.appKey);
   const url = `${lk.origin}/v1/forward`;
+  const headers = { 'latchkey-target': `${up.origin}${UPSTREAM_PATH}`, 'latchkey-grant-id': grantId };
   return {
     method: 'GET',
     path: '/v1/forward',
-    headers: { 'latchkey-target': `${up.origin}${UPSTREAM_PATH}`, 'latchkey-grant-id': grantId },
-    setup: () => signRequest({ method: 'GET', url, headers: {}, keyId, signingKey }),
+    headers,
+    // The signature covers every latchkey-* header sent (the server refuses uncovered ones).
+    setup: () => signRequest({ method: 'GET', url, headers, keyId, signingKey }),
   };
 }
 
@@ -92,6 +94,16 @@ export async function latchkeyVariant(
         return { name, reason: `gateway not available (${why})`, expected: GATEWAY_EXPECTED };
       }
     }
+    // One request before the load: a variant the server refuses fails here, by name, not as a run of errors.
+    const probe = await fetch(`${lk.origin}${request.path}`, {
+      method: request.method,
+      headers: { ...request.headers, ...request.setup?.() },
+      body: request.body,
+    });
+    if (probe.status !== 200) {
+      throw new Error(`${name}: probe answered ${probe.status} ${(await probe.text()).slice(0, 200)}`);
+    }
+    await probe.arrayBuffer().catch(() => undefined);
     return {
       name,
       description: DESCRIPTIONS[name] ?? name,

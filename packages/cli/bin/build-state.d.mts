@@ -1,7 +1,8 @@
 /** The workspaces the launcher runs compiled. */
 export declare const BUILT_PACKAGES: readonly string[];
 /**
- * Whether every package's `dist/.build-stamp` is at least as new as every file of its `src/`.
+ * Whether every package's build stamp (`dist/.build-stamp`; the SDK's `dist/index.js`) is strictly
+ * newer than every file of its `src/`.
  *
  * @param packagesDir the monorepo's `packages/` folder.
  * @param names packages to check (default {@link BUILT_PACKAGES}).

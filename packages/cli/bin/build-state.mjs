@@ -1,10 +1,14 @@
 // Whether the compiled build (`npm run build`, run by `npm install`) is current: every built
-// package has a dist/.build-stamp newer than every file of its src/. Used by bin/latchkey.mjs.
+// package has a build stamp (dist/.build-stamp; the SDK's dist/index.js) strictly newer than every
+// file of its src/. Used by bin/latchkey.mjs.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-/** The workspaces the launcher runs compiled (the SDK is built separately and not run by the CLI). */
-export const BUILT_PACKAGES = ['api', 'providers', 'server', 'cli'];
+/** The workspaces the launcher runs compiled, including the SDK the CLI's client commands use. */
+export const BUILT_PACKAGES = ['api', 'providers', 'server', 'cli', 'sdk'];
+
+/** The file whose time stands for a package's build: the SDK is built by tsup, the rest by scripts/build.mjs. */
+const STAMPS = { sdk: 'index.js' };
 
 /** Newest modification time (ms) of the files under `dir`. */
 function newest(dir) {
@@ -24,8 +28,9 @@ function newest(dir) {
 export function builtIsCurrent(packagesDir, names = BUILT_PACKAGES) {
   try {
     return names.every((name) => {
-      const stamp = statSync(path.join(packagesDir, name, 'dist', '.build-stamp')).mtimeMs;
-      return stamp >= newest(path.join(packagesDir, name, 'src'));
+      const stamp = statSync(path.join(packagesDir, name, 'dist', STAMPS[name] ?? '.build-stamp')).mtimeMs;
+      // Strictly newer: a source saved in the same clock tick as the build counts as edited after it.
+      return stamp > newest(path.join(packagesDir, name, 'src'));
     });
   } catch {
     return false;

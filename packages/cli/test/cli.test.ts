@@ -200,7 +200,7 @@ describe('the launcher', () => {
     }
   });
 
-  test('the build counts as current only when every stamp is at least as new as every source file', async () => {
+  test('the build counts as current only when every stamp is newer than every source file', async () => {
     const { builtIsCurrent } = (await import(path.join(repoRoot, 'packages/cli/bin/build-state.mjs'))) as {
       builtIsCurrent: (dir: string, names: string[]) => boolean;
     };
@@ -216,6 +216,8 @@ describe('the launcher', () => {
     fs.utimesSync(path.join(src, 'a.ts'), t - 10, t - 10);
     fs.utimesSync(path.join(dist, '.build-stamp'), t, t);
     expect(builtIsCurrent(root, ['p'])).toBe(true);
+    fs.utimesSync(path.join(src, 'a.ts'), t, t); // saved in the same clock tick as the build
+    expect(builtIsCurrent(root, ['p'])).toBe(false);
     fs.utimesSync(path.join(src, 'a.ts'), t + 10, t + 10); // a source edited after the build
     expect(builtIsCurrent(root, ['p'])).toBe(false);
     expect(builtIsCurrent(root, ['p', 'missing'])).toBe(false);

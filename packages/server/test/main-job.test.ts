@@ -316,6 +316,10 @@ describe('tenancy, keys and authentication', () => {
     expect(f.status).toBe(404);
     expect((await f.json()).error.code).toBe('grant_not_found');
     expect((await api(s.baseUrl, apiKey, 'GET', '/v1/grants')).body.total).toBe(0);
+    // A lookup of this app's credential on behalf of the other app finds nothing, and caches no
+    // miss that would hide the credential from its own app.
+    expect(await s.lk.services.secrets.getCredential(other.id, secrets.bearer!)).toBeUndefined();
+    expect((await s.lk.services.secrets.getCredential(s.appId, secrets.bearer!))?.secretId).toBe(secrets.bearer);
   });
 
   test('a key without proxy:execute cannot call APIs; scopes are enforced per route', async () => {

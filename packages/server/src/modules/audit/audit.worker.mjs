@@ -64,7 +64,7 @@ parentPort.on('message', (msg) => {
     return;
   }
   try {
-    insertAll(msg.rows);
+    insertAll.immediate(msg.rows);
     parentPort.postMessage({ id: msg.id, ok: true });
   } catch (err) {
     failedEpoch = msg.epoch;

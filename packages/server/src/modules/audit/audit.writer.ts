@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Database as SqliteDatabase, Transaction as SqliteTransaction } from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../../store/types.js';
@@ -63,7 +63,7 @@ export class AuditWriter {
   #resync = false;
   readonly #sqlite: SqliteDatabase | undefined;
   #sqliteStmt: ReturnType<SqliteDatabase['prepare']> | undefined;
-  #sqliteInsert: ((rows: RowValues[]) => void) | undefined;
+  #sqliteInsert: SqliteTransaction<(rows: RowValues[]) => void> | undefined;
   /**
    * The insert and checkpoint threads (SQLite file databases), or undefined: inserts and automatic
    * checkpoints then run on this thread.
@@ -203,20 +203,30 @@ export class AuditWriter {
       // Rows of batches still in flight may or may not land: wait for them before re-reading.
       if (this.#inFlight > 0) return;
       this.#inFlight += 1;
+      let headErr: unknown;
       try {
         await this.#loadHead();
         this.#resync = false;
-      } catch {
-        // Still unreachable: the batch below fails too and is reported to its callers.
+      } catch (err) {
+        headErr = err;
       }
       this.#inFlight -= 1;
+      if (this.#resync) {
+        // The head is unknown (the store is still unreachable): hashing on a guess could leave a
+        // gap in the chain, so what is pending fails now, and the next append tries again.
+        this.#healthy = false;
+        for (const p of this.#pending.splice(0, this.#pending.length)) p.reject(headErr);
+        return;
+      }
       if (this.#pending.length === 0) return;
     }
     this.#inFlight += 1;
     const epoch = this.#epoch;
     const batch = this.#pending.splice(0, this.#pending.length);
-    let seq = this.#headSeq;
-    let prev = this.#headHash;
+    const startSeq = this.#headSeq;
+    const startHash = this.#headHash;
+    let seq = startSeq;
+    let prev = startHash;
     const rows: RowValues[] = new Array<RowValues>(batch.length);
     for (let k = 0; k < batch.length; k++) {
       const { input, ts } = batch[k]!;
@@ -237,6 +247,9 @@ export class AuditWriter {
         this.#epoch += 1;
         this.#healthy = false;
         this.#resync = true;
+        // Until the head is re-read, it is the last one known committed, not this batch's end.
+        this.#headSeq = startSeq;
+        this.#headHash = startHash;
         this.#log.error({ err: { code: (err as { code?: string }).code }, rows: rows.length }, 'audit commit failed');
       }
       for (const p of batch) p.reject(err);
@@ -259,7 +272,9 @@ export class AuditWriter {
     // never write at once.
     // Inline only when this is the one batch in flight: an inline commit must not overtake a batch
     // queued on the thread (chain order), nor wait on the thread's write lock.
-    if (thread?.alive && (rows.length > INLINE_MAX_ROWS || this.#inFlight > 1)) {
+    // Nor while a Kysely transaction holds this connection: waiting for it would let a later batch,
+    // sent to the thread meanwhile, commit first.
+    if (thread?.alive && (rows.length > INLINE_MAX_ROWS || this.#inFlight > 1 || this.#sqlite?.inTransaction)) {
       await thread.insert(rows, epoch);
       return;
     }
@@ -273,8 +288,8 @@ export class AuditWriter {
       }));
       // The insert is synchronous: with no Kysely transaction open on the shared connection it
       // cannot interleave with one, so it runs at once; otherwise it waits for Kysely's connection.
-      if (!sqlite.inTransaction) insert(rows);
-      else await this.#db.connection().execute(async () => insert(rows));
+      if (!sqlite.inTransaction) insert.immediate(rows);
+      else await this.#db.connection().execute(async () => insert.immediate(rows));
       return;
     }
     // PostgreSQL: one multi-row INSERT is atomic on its own, so a batch that fits in one statement
@@ -353,16 +368,24 @@ class AuditThread {
       if (m.ok) w.resolve();
       else w.reject(Object.assign(new Error(m.message ?? 'audit insert failed'), { code: m.code }));
     });
+    const rejectWaiting = (err: unknown) => {
+      for (const w of this.#waiting.values()) w.reject(err);
+      this.#waiting.clear();
+    };
     const died = (err: unknown) => {
       if (!this.alive) return;
       this.alive = false;
       log.error({ err: { code: (err as { code?: string })?.code } }, 'audit thread stopped; writing inline');
-      for (const w of this.#waiting.values()) w.reject(err ?? new Error('audit thread exited'));
-      this.#waiting.clear();
+      rejectWaiting(err);
       onDeath();
     };
     worker.on('error', died);
-    worker.on('exit', (code) => died(Object.assign(new Error(`audit thread exited (${code})`), { code: 'EXIT' })));
+    worker.on('exit', (code) => {
+      const err = Object.assign(new Error(`audit thread exited (${code})`), { code: 'EXIT' });
+      died(err);
+      // Also after a close(): a batch still queued then never gets its answer.
+      rejectWaiting(err);
+    });
     // Referenced only while a batch is in flight: an idle thread never keeps the process alive.
     worker.unref();
   }

@@ -101,6 +101,7 @@ export function streamToCaller(
   reply.hijack();
   const res = reply.raw;
   let done = false;
+  let waitingDrain = false;
   const control = proxy.forward(call, body as Buffer | null, {
     async start(statusCode, headers) {
       try {
@@ -117,7 +118,14 @@ export function streamToCaller(
     },
     data(chunk) {
       const ok = res.write(chunk);
-      if (!ok) res.once('drain', () => control.resume());
+      // One 'drain' listener per pause, however many writes reported a full buffer meanwhile.
+      if (!ok && !waitingDrain) {
+        waitingDrain = true;
+        res.once('drain', () => {
+          waitingDrain = false;
+          control.resume();
+        });
+      }
       return ok;
     },
     end() {

@@ -282,7 +282,8 @@ export function createSecretsService(deps: {
     },
     async getCredential(appId, id) {
       // Secret ids are global; the app check keeps tenants apart even on a cache hit.
-      const { cred } = await cache.getOrLoad(id, () => loadCredential(appId, id));
+      // Loaded and cached by id whoever asks: a miss cached for one app must not hide the owner's secret.
+      const { cred } = await cache.getOrLoad(id, () => loadCredential(id));
       return cred && cred.appId === appId ? cred : undefined;
     },
     openCredential(cred) {
@@ -290,10 +291,10 @@ export function createSecretsService(deps: {
     },
   };
 
-  async function loadCredential(appId: string, id: string): Promise<{ cred: SealedCredential | null }> {
-    const found = deps.findLiveById ? await deps.findLiveById(id) : await repo.findSecret(db, appId, id);
-    const row = found && found.app_id === appId && found.deleted_at === null ? found : undefined;
-    if (!row || !row.value_sealed || !row.dek_wrapped) return { cred: null };
+  async function loadCredential(id: string): Promise<{ cred: SealedCredential | null }> {
+    const row = deps.findLiveById ? await deps.findLiveById(id) : await repo.findLiveSecretById(db, id);
+    if (!row || row.deleted_at !== null || !row.value_sealed || !row.dek_wrapped) return { cred: null };
+    const appId = row.app_id;
     const dek = await keyring.openDek(target(appId, id), row.dek_wrapped);
     const cred: SealedCredential = Object.freeze({
       secretId: id,
