@@ -30,7 +30,7 @@ export interface Store {
 
 /**
  * Opens the database named by `url`: `sqlite:<path>` (better-sqlite3, WAL, busy timeout 5 s,
- * `synchronous=NORMAL`, foreign keys on) or `postgres://…` (pg pool of `poolSize` connections,
+ * `synchronous=NORMAL`, foreign keys on, WAL cut back to 16 MiB on restart) or `postgres://…` (pg pool of `poolSize` connections,
  * connect and statement timeouts in milliseconds).
  *
  * @param url database URL from config.
@@ -48,6 +48,8 @@ export function openStore(
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
+    // A restarted WAL is cut back to 16 MiB rather than keeping the size of its largest burst.
+    sqlite.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
     if (file !== ':memory:') {
       try {
         fs.chmodSync(file, 0o600);
