@@ -87,18 +87,6 @@ export function fingerprint(fingerprintKey: Buffer, value: Buffer): string {
   return hmacSha256(fingerprintKey, value).toString('hex').slice(0, 16);
 }
 
-/**
- * Compares two strings in time independent of where they differ and of their lengths (both are
- * hashed to SHA-256 first, then compared with `crypto.timingSafeEqual`).
- *
- * @returns True when `a === b`.
- */
-export function timingSafeEqualStrings(a: string, b: string): boolean {
-  const ha = hash('sha256', a, 'buffer');
-  const hb = hash('sha256', b, 'buffer');
-  return timingSafeEqual(ha, hb);
-}
-
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /**

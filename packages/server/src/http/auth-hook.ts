@@ -22,15 +22,21 @@ export function targetUriOf(request: FastifyRequest, publicUrl: string | undefin
   return new URL(`${base}${request.raw.url ?? '/'}`).href;
 }
 
-/** Authenticates a Fastify request (used by the JSON API hook and by the proxy front doors). */
+/**
+ * Authenticates a Fastify request (used by the JSON API hook and by the proxy front doors).
+ *
+ * @param opts `allowPausedAgent` (only `GET /v1/agents/me`); `headers` to authenticate instead of the
+ *   request's own (the gateway moves a vendor API-key header to `authorization`).
+ * @throws LatchkeyError from the authenticator.
+ */
 export async function authenticateRequest(
   authenticate: Authenticator,
   request: FastifyRequest,
   publicUrl: string | undefined,
   body: Buffer | undefined,
-  opts: { allowPausedAgent?: boolean } = {},
+  opts: { allowPausedAgent?: boolean; headers?: FastifyRequest['headers'] } = {},
 ): Promise<AuthContext> {
-  const h = request.headers;
+  const h = opts.headers ?? request.headers;
   const signed = h['signature-input'] !== undefined || h['signature'] !== undefined;
   return authenticate({
     method: request.method,

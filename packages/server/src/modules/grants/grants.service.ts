@@ -126,8 +126,8 @@ export function createGrantsService(deps: {
   /** Per-replica cache of resolved grants, invalidated cluster-wide through `bus`. */
   cache: Cache<{ g: ResolvedGrant | null }>;
   bus: Pick<InvalidationBus, 'publish'>;
-  /** Prepared read of a grant by id (the proxy's cache-miss path); a Kysely query when absent. */
-  findById?: PointLookup<'grants'>;
+  /** Prepared read of a grant by id (the proxy's cache-miss path). */
+  findById: PointLookup<'grants'>;
   now?: () => Date;
 }): GrantsService {
   const { db, audit } = deps;
@@ -313,9 +313,7 @@ export function createGrantsService(deps: {
     },
     async resolve(appId, grantId) {
       const { g } = await cache.getOrLoad(grantId, async () => {
-        const row = deps.findById
-          ? await deps.findById(grantId)
-          : await db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
+        const row = await deps.findById(grantId);
         return { g: row ? toResolved(row) : null };
       });
       // Another app's grant is indistinguishable from a missing one (404, never 403).

@@ -163,8 +163,8 @@ export function createKeysService(deps: {
   /** Per-replica cache of auth records, invalidated cluster-wide through `bus`. */
   cache: Cache<{ rec: KeyAuthRecord | undefined }>;
   bus: Pick<InvalidationBus, 'publish'>;
-  /** Prepared read of a key by id (authentication's cache-miss path); a Kysely query when absent. */
-  findById?: PointLookup<'api_keys'>;
+  /** Prepared read of a key by id (authentication's cache-miss path). */
+  findById: PointLookup<'api_keys'>;
   now?: () => Date;
 }): KeysService {
   const { db, keyring, audit } = deps;
@@ -197,7 +197,7 @@ export function createKeysService(deps: {
 
   async function lookupById(keyId: string): Promise<KeyAuthRecord | undefined> {
     const { rec } = await cache.getOrLoad(keyId, async () => {
-      const row = deps.findById ? await deps.findById(keyId) : await repo.findKeyById(db, keyId);
+      const row = await deps.findById(keyId);
       return { rec: row ? await toAuth(row) : undefined };
     });
     // Expiry is derived from the clock at use time, not from when the record was cached.

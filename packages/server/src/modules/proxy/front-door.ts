@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FORWARD_HEADERS } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
 import { sendError, toLatchkeyError } from '../../http/error-handler.js';
-import type { ProxyService } from './proxy.service.js';
+import type { ProxyInput, ProxyService } from './proxy.service.js';
+import { checkCaller } from './steps/check-caller.js';
 import type { ProxyCall, TraceFields } from './proxy.types.js';
 import { responseHeaders } from './steps/respond.js';
 
@@ -79,6 +80,59 @@ export async function readBody(request: FastifyRequest, limit: number): Promise<
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * The input of a streaming door once its caller is authenticated (step 1), every field set (one
+ * object shape through the pipeline). The door's checks fill in the grant, target and context.
+ */
+export function streamingInput(
+  auth: ProxyInput['auth'],
+  frontDoor: 'forward' | 'gateway',
+  request: FastifyRequest,
+): ProxyInput {
+  const reason = one(request.headers[FORWARD_HEADERS.reason]);
+  return {
+    auth,
+    frontDoor,
+    method: request.method,
+    url: null,
+    gateway: undefined,
+    grantId: '',
+    byProvider: undefined,
+    headers: {},
+    body: undefined,
+    reason: reason === undefined ? null : reason.slice(0, 500),
+    context: null,
+    trace: traceOf(request.headers),
+  };
+}
+
+/**
+ * A streaming door after authentication: step 2 (the caller's scope), then the door's own checks of
+ * its input (`check`, which fills in `input`), then steps 4–11. A refusal by either check is audited
+ * (`proxy.request.denied`) and thrown.
+ *
+ * @throws LatchkeyError from the checks or `proxy.prepare`.
+ */
+export async function serveStreaming(
+  proxy: Pick<ProxyService, 'prepare' | 'forward' | 'auditCompleted' | 'auditDenied'>,
+  input: ProxyInput,
+  check: () => void,
+  body: Buffer | NodeJS.ReadableStream | null,
+  reply: FastifyReply,
+): Promise<void> {
+  try {
+    // Step 2 before step 3: an under-scoped key learns nothing about its input.
+    checkCaller(input.auth);
+    check();
+  } catch (err) {
+    await proxy.auditDenied(input, toLatchkeyError(err));
+    throw err;
+  }
+  input.body = body as ProxyInput['body'];
+  const call = await proxy.prepare(input);
+  streamToCaller(proxy, call, body, reply);
 }
 
 /**

@@ -2,12 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FORWARD_HEADERS } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
 import type { Authenticator } from '../../http/authenticate.js';
-import { targetUriOf } from '../../http/auth-hook.js';
-import { toLatchkeyError } from '../../http/error-handler.js';
-import { hasRequestBody, one, parseContext, readBody, streamToCaller, traceOf } from './front-door.js';
+import { authenticateRequest } from '../../http/auth-hook.js';
+import { hasRequestBody, one, parseContext, readBody, serveStreaming, streamingInput } from './front-door.js';
 import { extractGatewayKey, GATEWAY_KEY_HEADERS } from './gateway-key.js';
 import type { ProxyService } from './proxy.service.js';
-import { checkCaller } from './steps/check-caller.js';
 import { checkGatewayPath } from './steps/gateway-url.js';
 import { sanitizeHeaders } from './steps/inject.js';
 
@@ -59,41 +57,24 @@ export function gatewayRoutes(deps: {
     for (const name of GATEWAY_KEY_HEADERS) delete authHeaders[name];
     const key = signed ? undefined : extractGatewayKey(h);
     if (key) authHeaders['authorization'] = `Bearer ${key}`;
-    const auth = await deps.authenticate({
-      method: request.method,
-      targetUri: targetUriOf(request, deps.publicUrl),
+    const auth = await authenticateRequest(deps.authenticate, request, deps.publicUrl, bodyBytes, {
       headers: authHeaders,
-      body: bodyBytes,
-      ip: request.ip,
     });
     if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
 
+    const input = streamingInput(auth, 'gateway', request);
     const isGrantId = GRANT_ID.test(grantSegment);
-    const base = {
-      auth,
-      frontDoor: 'gateway' as const,
-      method: request.method,
-      grantId: isGrantId ? grantSegment : '',
-      reason: one(h[FORWARD_HEADERS.reason])?.slice(0, 500) ?? null,
-      context: null as Record<string, string> | null,
-      trace: traceOf(h),
-    };
-    try {
-      // Step 2 before step 3: an under-scoped key learns nothing about its input.
-      checkCaller(auth);
+    input.grantId = isGrantId ? grantSegment : '';
+    const check = () => {
       // A path segment that cannot name a grant names no grant this caller can reach.
       if (!isGrantId) throw new LatchkeyError('grant_not_found');
-      base.context = parseContext(one(h[FORWARD_HEADERS.context]));
+      input.context = parseContext(one(h[FORWARD_HEADERS.context]));
       checkGatewayPath(path);
-    } catch (err) {
-      await proxy.auditDenied({ ...base, url: null }, toLatchkeyError(err));
-      throw err;
-    }
-    const headers = sanitizeHeaders(h, signed);
-    for (const name of GATEWAY_KEY_HEADERS) delete headers[name];
-    const body = bodyBytes ?? (hasBody ? request.raw : null);
-    const call = await proxy.prepare({ ...base, url: null, gateway: { path, search }, headers, body });
-    streamToCaller(proxy, call, body, reply);
+      input.gateway = { path, search };
+      input.headers = sanitizeHeaders(h, signed);
+      for (const name of GATEWAY_KEY_HEADERS) delete input.headers[name];
+    };
+    await serveStreaming(proxy, input, check, bodyBytes ?? (hasBody ? request.raw : null), reply);
   }
 
   return async function (app: FastifyInstance): Promise<void> {

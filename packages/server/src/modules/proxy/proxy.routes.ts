@@ -6,9 +6,8 @@ import type { AuthContext, Authenticator } from '../../http/authenticate.js';
 import { authenticateRequest, requireScope } from '../../http/auth-hook.js';
 import { toLatchkeyError } from '../../http/error-handler.js';
 import { authOf, errorResponses } from '../../http/route-kit.js';
-import type { ProxyInput, ProxyService } from './proxy.service.js';
-import { hasRequestBody, one, parseContext, readBody, streamToCaller, traceOf } from './front-door.js';
-import { checkCaller } from './steps/check-caller.js';
+import type { ProxyService } from './proxy.service.js';
+import { hasRequestBody, one, parseContext, readBody, serveStreaming, streamingInput, traceOf } from './front-door.js';
 import { sanitizeHeaders } from './steps/inject.js';
 import { redactBody, responseHeaders } from './steps/respond.js';
 import type { GrantSelector } from './steps/resolve-grant.js';
@@ -71,37 +70,16 @@ export function proxyRoutes(deps: {
     const bodyBytes = signed && hasBody ? await readBody(request, deps.maxBodyBytes) : undefined;
     const auth: AuthContext = await authenticateRequest(deps.authenticate, request, deps.publicUrl, bodyBytes);
     if (auth.deprecated) void reply.header('latchkey-key-deprecated', 'true');
-    const reason = one(h[FORWARD_HEADERS.reason]);
-    const input: ProxyInput = {
-      auth,
-      frontDoor: 'forward',
-      method: request.method,
-      url: null,
-      grantId: '',
-      byProvider: undefined,
-      headers: {},
-      body: undefined,
-      reason: reason === undefined ? null : reason.slice(0, 500),
-      context: null,
-      trace: traceOf(h),
-    };
-    try {
-      // Step 2 before step 3: an under-scoped key learns nothing about its input.
-      checkCaller(auth);
+    const input = streamingInput(auth, 'forward', request);
+    const check = () => {
       const selector = forwardSelector(h);
       input.grantId = selector.grantId;
       input.byProvider = selector.byProvider;
       input.context = parseContext(one(h[FORWARD_HEADERS.context]));
       input.url = parseTarget(one(h[FORWARD_HEADERS.target]));
-    } catch (err) {
-      await proxy.auditDenied(input, toLatchkeyError(err));
-      throw err;
-    }
-    const body = bodyBytes ?? (hasBody ? request.raw : null);
-    input.headers = sanitizeHeaders(h, signed);
-    input.body = body;
-    const call = await proxy.prepare(input);
-    streamToCaller(proxy, call, body, reply);
+      input.headers = sanitizeHeaders(h, signed);
+    };
+    await serveStreaming(proxy, input, check, bodyBytes ?? (hasBody ? request.raw : null), reply);
   }
 
   return async function (app: FastifyInstance): Promise<void> {

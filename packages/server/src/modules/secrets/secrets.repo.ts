@@ -16,16 +16,6 @@ export async function findSecret(ex: Executor, appId: string, id: string): Promi
     .executeTakeFirst();
 }
 
-/** A live (not deleted) secret by id, whatever its app: callers check the app. */
-export async function findLiveSecretById(ex: Executor, id: string): Promise<ManagedSecretsTable | undefined> {
-  return ex
-    .selectFrom('managed_secrets')
-    .selectAll()
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-}
-
 /** Whether a live secret with this slug exists in the app. */
 export async function slugExists(ex: Executor, appId: string, slug: string): Promise<boolean> {
   const row = await ex

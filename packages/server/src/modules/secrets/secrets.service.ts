@@ -74,8 +74,8 @@ export function createSecretsService(deps: {
   revokeGrantsForSecret: (appId: string, secretId: string, reason: string, actor: Actor) => Promise<number>;
   /** Per-replica cache of sealed credentials by secret id, invalidated cluster-wide through `bus`. */
   cache: Cache<{ cred: SealedCredential | null }>;
-  /** Prepared read of a live secret by id (the proxy's cache-miss path); a Kysely query when absent. */
-  findLiveById?: PointLookup<'managed_secrets'>;
+  /** Prepared read of a live secret by id, whatever its app (the proxy's cache-miss path). */
+  findLiveById: PointLookup<'managed_secrets'>;
   bus: Pick<InvalidationBus, 'publish'>;
   now?: () => Date;
 }): SecretsService {
@@ -292,7 +292,7 @@ export function createSecretsService(deps: {
   };
 
   async function loadCredential(id: string): Promise<{ cred: SealedCredential | null }> {
-    const row = deps.findLiveById ? await deps.findLiveById(id) : await repo.findLiveSecretById(db, id);
+    const row = await deps.findLiveById(id);
     if (!row || row.deleted_at !== null || !row.value_sealed || !row.dek_wrapped) return { cred: null };
     const appId = row.app_id;
     const dek = await keyring.openDek(target(appId, id), row.dek_wrapped);
