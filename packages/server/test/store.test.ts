@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openStore, type Store } from '../src/store/database.js';
 import { isStoreUnavailable } from '../src/store/errors.js';
@@ -104,6 +104,44 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (dialect) => 
     await s.db.insertInto('managed_secrets').values(secret('ms_1', 'yesterday')).execute();
     await s.db.insertInto('managed_secrets').values(secret('ms_2', null)).execute();
     await expect(s.db.insertInto('managed_secrets').values(secret('ms_3', null)).execute()).rejects.toThrow();
+  });
+
+  test('the audit agent and end-user indexes are partial and still serve the filtered listing', async () => {
+    const { url } = await fresh(dialect);
+    const s = open(url);
+    await migrateToLatest(s.db);
+    // The listing's shape for an agent (or end-user) filter: app, column, newest first.
+    const listing = (column: 'agent_id' | 'app_user_id') =>
+      s.db
+        .selectFrom('audit_events')
+        .select(['seq', 'record', 'hash'])
+        .where('app_id', '=', 'app_1')
+        .where(column, '=', 'x')
+        .orderBy('seq', 'desc')
+        .limit(51)
+        .compile();
+    for (const [index, column] of [
+      ['audit_app_agent_idx', 'agent_id'],
+      ['audit_app_user_idx', 'app_user_id'],
+    ] as const) {
+      const q = listing(column);
+      if (dialect === 'sqlite') {
+        const def = await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE name = ${index}`.execute(s.db);
+        expect(def.rows[0]!.sql).toMatch(new RegExp(`where "${column}" is not null$`, 'i'));
+        const plan = s.sqlite!.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[]));
+        expect(JSON.stringify(plan)).toContain(`USING INDEX ${index}`);
+      } else {
+        const def = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = ${index}`.execute(
+          s.db,
+        );
+        expect(def.rows[0]!.indexdef).toContain(`WHERE (${column} IS NOT NULL)`);
+        const plan = await s.db.transaction().execute(async (tx) => {
+          await sql`SET LOCAL enable_seqscan = off`.execute(tx);
+          return tx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]));
+        });
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain(index);
+      }
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003_secret_base_url.js';
 import * as m0004 from './migrations/0004_key_rate_limit.js';
 import * as m0005 from './migrations/0005_agents.js';
 import * as m0006 from './migrations/0006_identity.js';
+import * as m0007 from './migrations/0007_audit_partial_indexes.js';
 import { dialectOf } from './database.js';
 import type { Db } from './types.js';
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004_key_rate_limit': m0004,
   '0005_agents': m0005,
   '0006_identity': m0006,
+  '0007_audit_partial_indexes': m0007,
 };
 
 class StaticProvider implements MigrationProvider {
