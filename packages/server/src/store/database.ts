@@ -24,6 +24,8 @@ export interface Store {
   readonly dialect: Dialect;
   /** The raw better-sqlite3 handle (SQLite only), for the audit writer's prepared-statement path. */
   readonly sqlite?: SQLite.Database;
+  /** The pg pool under Kysely (PostgreSQL only), for the hot path's named prepared statements. */
+  readonly pgPool?: pg.Pool;
   /** Closes the pool / file. */
   close(): Promise<void>;
 }
@@ -76,7 +78,7 @@ export function openStore(
     client.on('error', () => {});
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', pgPool: pool, close: () => db.destroy() };
 }
 
 /**

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, test } from 'vitest';
+import { openStore, type Store } from '../src/store/database.js';
+import { migrateToLatest } from '../src/store/migrate.js';
+import { pointLookup } from '../src/store/point-lookup.js';
+import { createTestDatabase } from './helpers/postgres.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** A migrated store with one app and two secrets, one of them deleted. One pg connection, so its session is observable. */
+async function seeded(dialect: 'sqlite' | 'postgres'): Promise<Store> {
+  let url: string;
+  if (dialect === 'sqlite') {
+    url = `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-point-')), 'x.db')}`;
+  } else {
+    const db = await createTestDatabase();
+    cleanups.push(() => db.drop());
+    url = db.url;
+  }
+  const store = openStore(url, { poolSize: 1 });
+  cleanups.push(() => store.close());
+  await migrateToLatest(store.db);
+  await store.db
+    .insertInto('apps')
+    .values({ id: 'app_1', name: 'a', kek_version: 1, fingerprint_key_wrapped: 'x', created_at: 'now' })
+    .execute();
+  const secret = (id: string, slug: string, deleted: string | null) => ({
+    id,
+    app_id: 'app_1',
+    slug,
+    name: null,
+    description: null,
+    type: 'bearer',
+    template_id: null,
+    injection: '{}',
+    allowed_hosts: '[]',
+    value_sealed: 'sealed',
+    dek_wrapped: 'wrapped',
+    fingerprint: 'f',
+    last4: null,
+    version: 1,
+    created_at: 'now',
+    updated_at: 'now',
+    rotated_at: null,
+    deleted_at: deleted,
+  });
+  await store.db
+    .insertInto('managed_secrets')
+    .values([secret('ms_live', 'a', null), secret('ms_gone', 'b', 'yesterday')])
+    .execute();
+  return store;
+}
+
+describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) => {
+  test('read one row by id, apply the fixed condition, and miss cleanly', async () => {
+    const store = await seeded(dialect);
+    const all = pointLookup(store, 'managed_secrets');
+    const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+    expect(await all('ms_live')).toMatchObject({ id: 'ms_live', app_id: 'app_1', slug: 'a', version: 1 });
+    expect(await all('ms_gone')).toMatchObject({ id: 'ms_gone', deleted_at: 'yesterday' });
+    expect(await live('ms_live')).toMatchObject({ id: 'ms_live' });
+    expect(await live('ms_gone')).toBeUndefined();
+    expect(await live('ms_missing')).toBeUndefined();
+    // Ids are bound, never spliced into the SQL.
+    expect(await all("ms_live' OR '1'='1")).toBeUndefined();
+    // Writes are seen by the next read (no statement-level caching of rows).
+    await store.db.updateTable('managed_secrets').set({ deleted_at: 'today' }).where('id', '=', 'ms_live').execute();
+    expect(await live('ms_live')).toBeUndefined();
+  });
+
+  if (dialect === 'postgres') {
+    test('PostgreSQL parses each statement once per connection (named prepared statements)', async () => {
+      const store = await seeded(dialect);
+      const all = pointLookup(store, 'managed_secrets');
+      const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+      for (let i = 0; i < 3; i++) {
+        await all('ms_live');
+        await live('ms_live');
+      }
+      // The pool has one connection: this query runs in the session that prepared them.
+      const { rows } = await sql<{
+        name: string;
+        statement: string;
+      }>`SELECT name, statement FROM pg_prepared_statements ORDER BY statement`.execute(store.db);
+      expect(rows.map((r) => r.statement)).toEqual([
+        'SELECT * FROM managed_secrets WHERE id = $1',
+        'SELECT * FROM managed_secrets WHERE id = $1 AND deleted_at IS NULL',
+      ]);
+      expect(rows.every((r) => /^lk_point_[0-9a-f]{16}$/.test(r.name))).toBe(true);
+    });
+  } else {
+    test('SQLite reads inside an open transaction wait for it instead of seeing its uncommitted writes', async () => {
+      const store = await seeded(dialect);
+      const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const tx = store.db.transaction().execute(async (t) => {
+        await t.updateTable('managed_secrets').set({ deleted_at: 'now' }).where('id', '=', 'ms_live').execute();
+        await gate;
+        throw new Error('roll back');
+      });
+      await new Promise((r) => setTimeout(r, 10));
+      const read = live('ms_live');
+      release();
+      await expect(tx).rejects.toThrow('roll back');
+      expect(await read).toMatchObject({ id: 'ms_live', deleted_at: null });
+    });
+  }
+});
