@@ -44,7 +44,7 @@ import { secretsRoutes } from './modules/secrets/secrets.routes.js';
 import { createSecretsService } from './modules/secrets/secrets.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { openStore, type Store } from './store/database.js';
-import { pointLookup } from './store/point-lookup.js';
+import { grantLookup, pointLookup } from './store/point-lookup.js';
 import { migrateToLatest } from './store/migrate.js';
 
 /** Log paths that may carry secrets; pino replaces them with `[REDACTED]`. */
@@ -225,7 +225,8 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     },
     bus,
     cache: coordinator.cache('grant', cacheMax),
-    findById: pointLookup(store, 'grants'),
+    findById: grantLookup(store),
+    primeSecret: { mark: () => secrets.credentialMark(), prime: (row, mark) => secrets.primeCredential(row, mark) },
   });
   const authenticate = createAuthenticator({
     keys,

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openStore, type Store } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrate.js';
-import { pointLookup } from '../src/store/point-lookup.js';
+import { grantLookup, pointLookup } from '../src/store/point-lookup.js';
 import { createTestDatabase } from './helpers/postgres.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -54,6 +54,31 @@ async function seeded(dialect: 'sqlite' | 'postgres'): Promise<Store> {
     .insertInto('managed_secrets')
     .values([secret('ms_live', 'a', null), secret('ms_gone', 'b', 'yesterday')])
     .execute();
+  const grant = (id: string, secretId: string | null) => ({
+    id,
+    app_id: 'app_1',
+    kind: 'managed_secret',
+    managed_secret_id: secretId,
+    provider_id: null,
+    principal_type: 'system',
+    principal_label: 'svc',
+    agent_id: null,
+    label: null,
+    policy_expires_at: null,
+    max_ttl_seconds: 3600,
+    default_ttl_seconds: null,
+    created_at: 'now',
+    expires_at: null,
+    revoked_at: null,
+    revoked_reason: null,
+    app_user_id: null,
+    external_group_id: null,
+    idp_id: null,
+  });
+  await store.db
+    .insertInto('grants')
+    .values([grant('g_live', 'ms_live'), grant('g_gone', 'ms_gone'), grant('g_none', null)])
+    .execute();
   return store;
 }
 
@@ -72,6 +97,20 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
     // Writes are seen by the next read (no statement-level caching of rows).
     await store.db.updateTable('managed_secrets').set({ deleted_at: 'today' }).where('id', '=', 'ms_live').execute();
     expect(await live('ms_live')).toBeUndefined();
+  });
+
+  test('a grant read carries its live secret row, exactly as read alone, where the database joins it', async () => {
+    const store = await seeded(dialect);
+    const read = grantLookup(store);
+    const grants = pointLookup(store, 'grants');
+    const secrets = pointLookup(store, 'managed_secrets');
+    const live = await read('g_live');
+    expect(live?.grant).toEqual(await grants('g_live'));
+    // PostgreSQL: one round trip; the row that came as JSON equals the row read by itself (types too).
+    expect(live?.secret).toEqual(dialect === 'postgres' ? await secrets('ms_live') : undefined);
+    expect(await read('g_gone')).toEqual({ grant: await grants('g_gone'), secret: undefined });
+    expect(await read('g_none')).toEqual({ grant: await grants('g_none'), secret: undefined });
+    expect(await read('g_missing')).toBeUndefined();
   });
 
   if (dialect === 'postgres') {

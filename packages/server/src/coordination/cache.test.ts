@@ -56,6 +56,18 @@ describe('createCache', () => {
     expect(await c.getOrLoad('h', async () => 'fresh')).toBe('fresh');
   });
 
+  test('getOrLoad with an earlier mark keeps out a row read before an invalidation', async () => {
+    const c = createCache<string>({ ttlMs: () => 60_000, max: 10 });
+    const before = c.mark();
+    // The row was read (along with another) here; then the secret is revoked…
+    c.delete('s');
+    expect(await c.getOrLoad('s', async () => 'read-before-revocation', before)).toBe('read-before-revocation');
+    expect(c.get('s')).toBeUndefined();
+    // …while a mark taken after the invalidation lets it in.
+    expect(await c.getOrLoad('s', async () => 'fresh', c.mark())).toBe('fresh');
+    expect(c.get('s')).toBe('fresh');
+  });
+
   test('clear drops everything and also fences loads in flight', async () => {
     const c = createCache<number>({ ttlMs: () => 60_000, max: 10 });
     c.set('a', 1);

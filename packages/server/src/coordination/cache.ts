@@ -12,8 +12,13 @@ export interface Cache<V> {
   /**
    * The cached value, or `load()`'s result, cached only if no invalidation arrived while loading
    * (so a read that raced a revocation never re-populates the cache with the old state).
+   *
+   * @param since a {@link Cache.mark} taken before the read behind `load` began, when that read
+   *   happened earlier (a row fetched along with another); invalidations since then keep it out.
    */
-  getOrLoad(id: string, load: () => Promise<V>): Promise<V>;
+  getOrLoad(id: string, load: () => Promise<V>, since?: number): Promise<V>;
+  /** The current invalidation mark, to pass as `since` to {@link Cache.getOrLoad}. */
+  mark(): number;
   delete(id: string): void;
   clear(): void;
   readonly size: number;
@@ -53,13 +58,16 @@ export function createCache<V>(opts: { ttlMs: () => number; max: number }): Cach
   return {
     get,
     set,
-    async getOrLoad(id, load) {
+    async getOrLoad(id, load, since) {
       const hit = get(id);
       if (hit !== undefined) return hit;
-      const before = generation;
+      const before = since ?? generation;
       const value = await load();
       if (generation === before) set(id, value);
       return value;
+    },
+    mark() {
+      return generation;
     },
     delete(id) {
       generation += 1;

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { Store } from './database.js';
-import type { Database } from './types.js';
+import type { Database, GrantsTable, ManagedSecretsTable } from './types.js';
 
 /** Tables read by primary key on the proxy's cache-miss path. */
 export type PointTable = 'grants' | 'managed_secrets' | 'api_keys';
@@ -46,4 +46,48 @@ export function pointLookup<T extends PointTable>(
   if (!sqlite) return viaKysely;
   const stmt: Statement<[string], Database[T]> = sqlite.prepare(text);
   return async (id) => (sqlite.inTransaction ? viaKysely(id) : stmt.get(id));
+}
+
+/** A grant, and its live secret's row when the database returned it in the same round trip. */
+export interface GrantRead {
+  readonly grant: GrantsTable;
+  /** Present only where the read joins it (PostgreSQL); absent for a deleted secret or none. */
+  readonly secret: ManagedSecretsTable | undefined;
+}
+
+/** A read of a grant by id (see {@link grantLookup}). */
+export type GrantLookup = (id: string) => Promise<GrantRead | undefined>;
+
+/**
+ * A prepared read of a grant by id for the proxy's cache-miss path. On PostgreSQL the grant's live
+ * secret comes along in the same round trip (a LEFT JOIN carrying the secret as `row_to_json`, exact
+ * for its text and integer columns), so a call naming an uncached grant costs one statement instead
+ * of two; the caller may cache the secret too. On SQLite a read is a synchronous call into the same
+ * file, as cheap alone as joined, so the secret is left to its own lookup.
+ *
+ * @param store the open store (after migrations).
+ * @throws Error from the driver when the statement cannot be prepared; the lookup itself rejects
+ *   with the driver's error.
+ */
+export function grantLookup(store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pgPool'>): GrantLookup {
+  const { pgPool } = store;
+  if (!pgPool) {
+    const byId = pointLookup(store, 'grants');
+    return async (id) => {
+      const grant = await byId(id);
+      return grant ? { grant, secret: undefined } : undefined;
+    };
+  }
+  const text =
+    'SELECT g.*, row_to_json(s) AS lk_secret FROM grants g LEFT JOIN managed_secrets s ' +
+    'ON s.id = g.managed_secret_id AND s.deleted_at IS NULL WHERE g.id = $1';
+  const name = `lk_point_${hash('sha256', text).slice(0, 16)}`;
+  return async (id) => {
+    const row = (
+      await pgPool.query<GrantsTable & { lk_secret: ManagedSecretsTable | null }>({ name, text, values: [id] })
+    ).rows[0];
+    if (!row) return undefined;
+    const { lk_secret: secret, ...grant } = row;
+    return { grant, secret: secret ?? undefined };
+  };
 }

@@ -3,8 +3,8 @@ import type { z } from 'zod';
 import type { CreateGrantBody, Grant, ListGrantsQuery } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
-import type { PointLookup } from '../../store/point-lookup.js';
-import type { Db, GrantsTable } from '../../store/types.js';
+import type { GrantLookup } from '../../store/point-lookup.js';
+import type { Db, GrantsTable, ManagedSecretsTable } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { IdentityService } from '../identity/identity.service.js';
 import type { Actor } from '../keys/keys.service.js';
@@ -126,8 +126,10 @@ export function createGrantsService(deps: {
   /** Per-replica cache of resolved grants, invalidated cluster-wide through `bus`. */
   cache: Cache<{ g: ResolvedGrant | null }>;
   bus: Pick<InvalidationBus, 'publish'>;
-  /** Prepared read of a grant by id (the proxy's cache-miss path). */
-  findById: PointLookup<'grants'>;
+  /** Prepared read of a grant by id, with its secret's row where the database joins it (the proxy's cache-miss path). */
+  findById: GrantLookup;
+  /** Caches a secret row that came with a grant read (the secrets service's, wired late). */
+  primeSecret?: { mark(): number; prime(row: ManagedSecretsTable, mark: number): Promise<void> };
   now?: () => Date;
 }): GrantsService {
   const { db, audit } = deps;
@@ -313,8 +315,11 @@ export function createGrantsService(deps: {
     },
     async resolve(appId, grantId) {
       const { g } = await cache.getOrLoad(grantId, async () => {
-        const row = await deps.findById(grantId);
-        return { g: row ? toResolved(row) : null };
+        // Marked before the read: a revocation of the secret arriving meanwhile keeps its row out.
+        const mark = deps.primeSecret?.mark();
+        const read = await deps.findById(grantId);
+        if (read?.secret && mark !== undefined) await deps.primeSecret!.prime(read.secret, mark);
+        return { g: read ? toResolved(read.grant) : null };
       });
       // Another app's grant is indistinguishable from a missing one (404, never 403).
       return g && g.appId === appId ? g : undefined;

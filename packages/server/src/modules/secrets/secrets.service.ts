@@ -53,6 +53,14 @@ export interface SecretsService {
   getCredential(appId: string, id: string): Promise<SealedCredential | undefined>;
   /** Opens a sealed credential: returns its canonical JSON value. Call only from the inject step. */
   openCredential(cred: SealedCredential): string;
+  /** An invalidation mark of the credential cache: take it before reading a secret row elsewhere. */
+  credentialMark(): number;
+  /**
+   * Caches the credential of a live secret row read outside this service (a grant read that joined
+   * it), unless it is cached already or was invalidated since `mark`. Best effort: a row that fails
+   * to open is left for {@link SecretsService.getCredential} to load and report.
+   */
+  primeCredential(row: ManagedSecretsTable, mark: number): Promise<void>;
 }
 
 /** Managed-secret templates as an app sees them: the provider catalog plus the app's custom templates. */
@@ -289,11 +297,28 @@ export function createSecretsService(deps: {
     openCredential(cred) {
       return cred.open().toString('utf8');
     },
+    credentialMark() {
+      return cache.mark();
+    },
+    async primeCredential(row, mark) {
+      if (cache.get(row.id) !== undefined) return;
+      try {
+        await cache.getOrLoad(row.id, () => buildCredential(row), mark);
+      } catch {
+        // Left uncached: getCredential loads it again and reports the failure to its caller.
+      }
+    },
   };
 
   async function loadCredential(id: string): Promise<{ cred: SealedCredential | null }> {
     const row = await deps.findLiveById(id);
-    if (!row || row.deleted_at !== null || !row.value_sealed || !row.dek_wrapped) return { cred: null };
+    return row ? buildCredential(row) : { cred: null };
+  }
+
+  /** The sealed credential of a secret row (its DEK unwrapped once, the open prepared). */
+  async function buildCredential(row: ManagedSecretsTable): Promise<{ cred: SealedCredential | null }> {
+    if (row.deleted_at !== null || !row.value_sealed || !row.dek_wrapped) return { cred: null };
+    const { id } = row;
     const appId = row.app_id;
     const dek = await keyring.openDek(target(appId, id), row.dek_wrapped);
     const cred: SealedCredential = Object.freeze({
