@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { buildAad } from './aad.js';
-import { aesGcmDecrypt, aesGcmEncrypt, openValue, readKeyVersion, sealValue } from './aead.js';
+import { aesGcmDecrypt, aesGcmEncrypt, openValue, prepareOpen, readKeyVersion, sealValue } from './aead.js';
 import { CryptoError, type CryptoErrorReason } from './errors.js';
 
 const key1 = randomBytes(32);
@@ -113,6 +113,37 @@ describe('sealValue / openValue', () => {
     expect(() => sealValue(key1, -1, plaintext, aad)).toThrow(TypeError);
     expect(() => sealValue(key1, 2 ** 32, plaintext, aad)).toThrow(TypeError);
     expect(() => sealValue(key1, 1.5, plaintext, aad)).toThrow(TypeError);
+  });
+});
+
+describe('prepareOpen', () => {
+  it('opens like openValue, a fresh buffer per call, from its own copies of the key and the value', () => {
+    const key = Buffer.from(key1);
+    const sealed = sealValue(key, 1, plaintext, aad);
+    const open = prepareOpen(key, sealed, aad);
+    // The caller zeroes its key and may reuse the sealed bytes: the prepared open does not depend on them.
+    key.fill(0);
+    sealed.fill(0);
+    const a = open();
+    expect(a).toEqual(plaintext);
+    a.fill(0);
+    expect(open()).toEqual(plaintext);
+  });
+
+  it('refuses a malformed value or a bad key at once, and tampering or a wrong AAD when called', () => {
+    const sealed = sealValue(key1, 1, plaintext, aad);
+    expectCryptoError(() => prepareOpen(key1, sealed.subarray(0, 10), aad), 'malformed');
+    expectCryptoError(() => prepareOpen(key1.subarray(0, 16), sealed, aad), 'bad_key');
+    const tampered = Buffer.from(sealed);
+    tampered[tampered.length - 20]! ^= 1;
+    expectCryptoError(() => prepareOpen(key1, tampered, aad)(), 'auth_failed');
+    const otherAad = buildAad({ appId: 'app_1', table: 'managed_secret', recordId: 'ms_2', field: 'value' });
+    expectCryptoError(() => prepareOpen(key1, sealed, otherAad)(), 'auth_failed');
+    expectCryptoError(() => prepareOpen(key2, sealed, aad)(), 'auth_failed');
+    // The key version in the header is bound too.
+    const otherVersion = Buffer.from(sealed);
+    otherVersion.writeUInt32BE(7, 1);
+    expectCryptoError(() => prepareOpen(key1, otherVersion, aad)(), 'auth_failed');
   });
 });
 

@@ -159,7 +159,12 @@ export function openValue(keyForVersion: KeyForVersion, sealed: Buffer, aad: Buf
 /**
  * Prepares repeated opening of one sealed value (the proxy's hot path): the layout is parsed, the
  * key version checked and the header-bound AAD built once, so each call of the returned function
- * is one AES-256-GCM decryption. The function holds `key`; drop it to forget the key.
+ * is one AES-256-GCM decryption.
+ *
+ * The function keeps a copy of `key` and of the value in one allocation of its own, outside Node's
+ * shared 8 KiB Buffer pool: a long-lived slice of that pool keeps the whole slab alive, so thousands
+ * of cached credentials would pin megabytes of otherwise free memory. `key` and `sealed` are not
+ * kept: the caller may zero `key` once this returns. Drop the function to forget its copy.
  *
  * @param key the 32-byte key of the value's key version (a DEK).
  * @param sealed the sealed bytes from {@link sealValue}.
@@ -170,9 +175,16 @@ export function openValue(keyForVersion: KeyForVersion, sealed: Buffer, aad: Buf
 export function prepareOpen(key: Buffer, sealed: Buffer, aad: Buffer): () => Buffer {
   readKeyVersion(sealed);
   assertKey(key);
-  const fullAad = Buffer.concat([sealed.subarray(0, HEADER_BYTES), aad]);
-  const iv = sealed.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
-  const ciphertext = sealed.subarray(HEADER_BYTES + IV_BYTES, sealed.byteLength - TAG_BYTES);
-  const tag = sealed.subarray(sealed.byteLength - TAG_BYTES);
-  return () => aesGcmDecrypt(key, iv, ciphertext, tag, fullAad);
+  // One unpooled block: key | sealed | header | aad.
+  const own = Buffer.allocUnsafeSlow(KEY_BYTES + sealed.byteLength + HEADER_BYTES + aad.byteLength);
+  let at = key.copy(own, 0);
+  const s = own.subarray(at, (at += sealed.copy(own, at)));
+  const fullAad = own.subarray(at, at + HEADER_BYTES + aad.byteLength);
+  sealed.copy(fullAad, 0, 0, HEADER_BYTES);
+  aad.copy(fullAad, HEADER_BYTES);
+  const ownKey = own.subarray(0, KEY_BYTES);
+  const iv = s.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
+  const ciphertext = s.subarray(HEADER_BYTES + IV_BYTES, s.byteLength - TAG_BYTES);
+  const tag = s.subarray(s.byteLength - TAG_BYTES);
+  return () => aesGcmDecrypt(ownKey, iv, ciphertext, tag, fullAad);
 }

@@ -28,7 +28,8 @@ export interface KeyringService {
   openDek(target: SealTarget, dekWrapped: string): Promise<Buffer>;
   /**
    * Prepares opening a value sealed by {@link sealEnvelope} with its already-unwrapped DEK: the
-   * returned function (cached by callers with the DEK) does one AES-256-GCM open per call.
+   * returned function (cached by callers) does one AES-256-GCM open per call and keeps its own copy
+   * of the DEK, so the caller zeroes `dek` afterwards.
    * @throws CryptoError `malformed` now, `auth_failed` from the returned function.
    */
   prepareOpenWithDek(target: SealTarget, dek: Buffer, sealed: string): () => Buffer;

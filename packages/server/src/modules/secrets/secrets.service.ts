@@ -321,6 +321,12 @@ export function createSecretsService(deps: {
     const { id } = row;
     const appId = row.app_id;
     const dek = await keyring.openDek(target(appId, id), row.dek_wrapped);
+    let open: () => Buffer;
+    try {
+      open = keyring.prepareOpenWithDek(target(appId, id), dek, row.value_sealed);
+    } finally {
+      dek.fill(0); // the prepared open keeps its own copy
+    }
     const cred: SealedCredential = Object.freeze({
       secretId: id,
       appId,
@@ -331,7 +337,7 @@ export function createSecretsService(deps: {
       baseUrl:
         row.base_url ?? (row.template_id ? (await templates.get(appId, row.template_id))?.base_url : undefined) ?? null,
       version: row.version,
-      open: keyring.prepareOpenWithDek(target(appId, id), dek, row.value_sealed),
+      open,
     });
     return { cred };
   }
