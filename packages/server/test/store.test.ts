@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, Migrator, sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openStore, type Store } from '../src/store/database.js';
 import { isStoreUnavailable } from '../src/store/errors.js';
-import { migrateToLatest } from '../src/store/migrate.js';
+import { MIGRATIONS, migrateToLatest } from '../src/store/migrate.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -106,6 +106,61 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (dialect) => 
     await expect(s.db.insertInto('managed_secrets').values(secret('ms_3', null)).execute()).rejects.toThrow();
   });
 
+  test('0008 rebuilds the audit table without the id index (and AUTOINCREMENT on SQLite), keeping every row', async () => {
+    const { url } = await fresh(dialect);
+    const s = open(url);
+    const upTo7 = Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name < '0008'));
+    const before = new Migrator({ db: s.db, provider: { getMigrations: async () => upTo7 } });
+    expect((await before.migrateToLatest()).error).toBeUndefined();
+    const row = (chainSeq: number, agent: string | null) => ({
+      id: `r-1-${String(chainSeq).padStart(12, '0')}`,
+      replica_id: 'r-1',
+      chain_seq: chainSeq,
+      ts: '2026-01-01T00:00:00.000Z',
+      app_id: 'app_1',
+      event: 'proxy.completed',
+      outcome: 'success',
+      record: `{"n":${chainSeq}}`,
+      prev_hash: 'p',
+      hash: `h${chainSeq}`,
+      grant_id: 'g',
+      managed_secret_id: null,
+      key_prefix: null,
+      agent_id: agent,
+      app_user_id: null,
+    });
+    await s.db
+      .insertInto('audit_events')
+      .values([row(1, null), row(2, 'agt_1'), row(3, null)])
+      .execute();
+    const rowsBefore = await s.db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
+
+    expect(await migrateToLatest(s.db)).toEqual(['0008_audit_lean_rows']);
+    expect(await s.db.selectFrom('audit_events').selectAll().orderBy('seq').execute()).toEqual(rowsBefore);
+    const uniqueOnIdOnly =
+      dialect === 'sqlite'
+        ? await sql<{ n: number }>`SELECT count(*) AS n FROM pragma_index_list('audit_events') l
+            WHERE l."unique" = 1 AND (SELECT group_concat(name) FROM pragma_index_info(l.name)) = 'id'`.execute(s.db)
+        : await sql<{ n: number }>`SELECT count(*) AS n FROM pg_indexes
+            WHERE tablename = 'audit_events' AND indexdef LIKE 'CREATE UNIQUE INDEX % (id)'`.execute(s.db);
+    expect(Number(uniqueOnIdOnly.rows[0]!.n)).toBe(0);
+    if (dialect === 'sqlite') {
+      const def = await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE name = 'audit_events'`.execute(s.db);
+      expect(def.rows[0]!.sql).not.toMatch(/autoincrement/i);
+    }
+    // The chain stays unique per replica, and a new row continues the sequence.
+    await expect(s.db.insertInto('audit_events').values(row(3, null)).execute()).rejects.toThrow();
+    await s.db.insertInto('audit_events').values(row(4, null)).execute();
+    const last = await s.db
+      .selectFrom('audit_events')
+      .select(['seq'])
+      .where('chain_seq', '=', 4)
+      .executeTakeFirstOrThrow();
+    // (PostgreSQL's sequence skips the value the refused insert took.)
+    if (dialect === 'sqlite') expect(Number(last.seq)).toBe(Number(rowsBefore[2]!.seq) + 1);
+    else expect(Number(last.seq)).toBeGreaterThan(Number(rowsBefore[2]!.seq));
+  });
+
   test('the audit agent and end-user indexes are partial and still serve the filtered listing', async () => {
     const { url } = await fresh(dialect);
     const s = open(url);
@@ -127,7 +182,7 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (dialect) => 
       const q = listing(column);
       if (dialect === 'sqlite') {
         const def = await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE name = ${index}`.execute(s.db);
-        expect(def.rows[0]!.sql).toMatch(new RegExp(`where "${column}" is not null$`, 'i'));
+        expect(def.rows[0]!.sql).toMatch(new RegExp(`where "?${column}"? is not null$`, 'i'));
         const plan = s.sqlite!.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[]));
         expect(JSON.stringify(plan)).toContain(`USING INDEX ${index}`);
       } else {

@@ -6,11 +6,12 @@ import * as m0004 from './migrations/0004_key_rate_limit.js';
 import * as m0005 from './migrations/0005_agents.js';
 import * as m0006 from './migrations/0006_identity.js';
 import * as m0007 from './migrations/0007_audit_partial_indexes.js';
+import * as m0008 from './migrations/0008_audit_lean_rows.js';
 import { dialectOf } from './database.js';
 import type { Db } from './types.js';
 
 /** The ordered list of migrations, statically imported so bundles and tsx both work. */
-const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_custom_templates': m0002,
   '0003_secret_base_url': m0003,
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_agents': m0005,
   '0006_identity': m0006,
   '0007_audit_partial_indexes': m0007,
+  '0008_audit_lean_rows': m0008,
 };
 
 class StaticProvider implements MigrationProvider {
