@@ -50,7 +50,7 @@ export const CONFIG_KEYS = {
   LATCHKEY_CACHE_MAX_ENTRIES: {
     schema: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
     description:
-      'Entries per hot-path cache (API keys, agents, grants, sealed credentials, delegations); the least recently used is evicted beyond it, and each cache reserves about 28 bytes per entry up front. Measured under a random-grant load: 10,000 keeps peak RSS near 240 MB, 20,000 reached 345 MB (PostgreSQL).',
+      'Entries per hot-path cache (API keys, agents, grants, sealed credentials, delegations, end users); the least recently used is evicted beyond it, and each cache reserves about 28 bytes per entry up front. Measured under a random-grant load: 10,000 keeps peak RSS near 240 MB, 20,000 reached 345 MB (PostgreSQL).',
   },
   LATCHKEY_CACHE_DEGRADED_TTL_MS: {
     schema: z.coerce.number().int().min(0).max(60_000).default(500),

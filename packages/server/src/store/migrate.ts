@@ -41,8 +41,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // PostgreSQL serializes concurrent migrators with an advisory lock. SQLite has no such lock: when
-    // two processes migrate one file at once, the loser's transaction rolls back; it retries and finds
-    // the migrations applied.
+    // two processes migrate one file at once, the loser's statements fail (a busy file, or a migration
+    // recorded twice); it retries and finds the migrations applied.
     if (dialectOf(db) === 'sqlite' && attempt < 5) {
       await new Promise((r) => setTimeout(r, 50 * attempt));
       continue;

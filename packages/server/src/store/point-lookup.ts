@@ -2,10 +2,90 @@ import { hash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { Store } from './database.js';
-import type { Database, GrantsTable, ManagedSecretsTable } from './types.js';
+import type { ApiKeysTable, Database, GrantsTable, ManagedSecretsTable } from './types.js';
 
 /** Tables read by primary key on the proxy's cache-miss path. */
 export type PointTable = 'grants' | 'managed_secrets' | 'api_keys';
+
+/**
+ * `cols`, checked at compile time to name every column of row type `T`: a column added to
+ * `types.ts` without being listed here makes the second argument required (and names it).
+ */
+function allColumns<T>() {
+  return <const C extends readonly (keyof T & string)[]>(
+    cols: C,
+    ..._missing: [Exclude<keyof T, C[number]>] extends [never] ? [] : [missing: Exclude<keyof T, C[number]>]
+  ): string => cols.join(', ');
+}
+
+/**
+ * The columns the point lookups select, by name. Never `*`: PostgreSQL refuses to run a prepared
+ * statement again once its result columns change (`cached plan must not change result type`), so
+ * after a migration adds a column, replicas still running the previous version would fail every
+ * cache miss until restarted. With a fixed list they keep reading the columns they know.
+ */
+const COLUMNS: Record<PointTable, string> = {
+  grants: allColumns<GrantsTable>()([
+    'id',
+    'app_id',
+    'kind',
+    'managed_secret_id',
+    'provider_id',
+    'principal_type',
+    'principal_label',
+    'agent_id',
+    'label',
+    'policy_expires_at',
+    'max_ttl_seconds',
+    'default_ttl_seconds',
+    'created_at',
+    'expires_at',
+    'revoked_at',
+    'revoked_reason',
+    'app_user_id',
+    'external_group_id',
+    'idp_id',
+  ]),
+  managed_secrets: allColumns<ManagedSecretsTable>()([
+    'id',
+    'app_id',
+    'slug',
+    'name',
+    'description',
+    'type',
+    'template_id',
+    'injection',
+    'allowed_hosts',
+    'base_url',
+    'value_sealed',
+    'dek_wrapped',
+    'fingerprint',
+    'last4',
+    'version',
+    'created_at',
+    'updated_at',
+    'rotated_at',
+    'deleted_at',
+  ]),
+  api_keys: allColumns<ApiKeysTable>()([
+    'id',
+    'app_id',
+    'kind',
+    'agent_id',
+    'name',
+    'key_prefix',
+    'key_hash',
+    'signing_key_sealed',
+    'scopes',
+    'cidrs',
+    'signed_only',
+    'status',
+    'created_at',
+    'expires_at',
+    'revoked_at',
+    'rate_limit_rpm',
+  ]),
+};
 
 /** A single-row read by `id`: the row, or undefined. */
 export type PointLookup<T extends PointTable> = (id: string) => Promise<Database[T] | undefined>;
@@ -19,14 +99,16 @@ export type PointLookup<T extends PointTable> = (id: string) => Promise<Database
  * prepared once and run synchronously, except while a Kysely transaction is open on the shared
  * connection (a read then would see that transaction's uncommitted writes), when it goes through
  * Kysely and waits for the transaction like any other query. On PostgreSQL it is a named prepared
- * statement sent straight through the pool under Kysely: each connection parses and plans it once
- * (extended protocol, PostgreSQL protocol §55.2.3) instead of on every call.
+ * statement sent straight through the pool under Kysely: each connection parses and plans it once,
+ * at its first use there (extended protocol, PostgreSQL protocol §55.2.3), instead of on every call.
+ * Named statements need session pooling: behind a transaction-mode pooler (pgbouncer) they fail.
  *
- * @param store the open store (after migrations: the statement is prepared now).
- * @param table the table; its primary key column is `id`.
+ * @param store the open store (after migrations; on SQLite the statement is prepared now).
+ * @param table the table; its primary key column is `id`; the columns of {@link COLUMNS} are read.
  * @param where extra conditions, fixed SQL without parameters (e.g. `deleted_at IS NULL`).
- * @throws Error from the driver when the statement cannot be prepared (a missing table); the
- *   lookup itself rejects with the driver's error (a lost connection, a statement timeout).
+ * @throws Error from the SQLite driver when the statement cannot be prepared (a missing table); the
+ *   lookup itself rejects with the driver's error (a lost connection, a statement timeout, and on
+ *   PostgreSQL a missing table at first use).
  */
 export function pointLookup<T extends PointTable>(
   store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pgPool'>,
@@ -36,7 +118,7 @@ export function pointLookup<T extends PointTable>(
   const extra = where ? ` AND ${where}` : '';
   const { db, pgPool, sqlite } = store;
   const param = store.dialect === 'postgres' ? '$1' : '?';
-  const text = `SELECT * FROM ${table} WHERE id = ${param}${extra}`;
+  const text = `SELECT ${COLUMNS[table]} FROM ${table} WHERE id = ${param}${extra}`;
   const viaKysely = async (id: string) => (await db.executeQuery<Database[T]>(CompiledQuery.raw(text, [id]))).rows[0];
   if (pgPool) {
     // The server keeps a prepared statement per connection under its name, so one name per text.
@@ -66,8 +148,8 @@ export type GrantLookup = (id: string) => Promise<GrantRead | undefined>;
  * file, as cheap alone as joined, so the secret is left to its own lookup.
  *
  * @param store the open store (after migrations).
- * @throws Error from the driver when the statement cannot be prepared; the lookup itself rejects
- *   with the driver's error.
+ * @throws Error from the SQLite driver when the statement cannot be prepared; the lookup itself
+ *   rejects with the driver's error.
  */
 export function grantLookup(store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pgPool'>): GrantLookup {
   const { pgPool } = store;
@@ -78,9 +160,11 @@ export function grantLookup(store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pg
       return grant ? { grant, secret: undefined } : undefined;
     };
   }
+  // The secret as JSON keeps the result's columns fixed whatever columns the table gains.
+  const grantColumns = COLUMNS.grants.replace(/(^|, )/g, '$1g.');
   const text =
-    'SELECT g.*, row_to_json(s) AS lk_secret FROM grants g LEFT JOIN managed_secrets s ' +
-    'ON s.id = g.managed_secret_id AND s.deleted_at IS NULL WHERE g.id = $1';
+    `SELECT ${grantColumns}, row_to_json(s) AS lk_secret FROM grants g LEFT JOIN managed_secrets s ` +
+    'ON s.id = g.managed_secret_id AND s.app_id = g.app_id AND s.deleted_at IS NULL WHERE g.id = $1';
   const name = `lk_point_${hash('sha256', text).slice(0, 16)}`;
   return async (id) => {
     const row = (

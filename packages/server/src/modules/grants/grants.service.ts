@@ -318,7 +318,10 @@ export function createGrantsService(deps: {
         // Marked before the read: a revocation of the secret arriving meanwhile keeps its row out.
         const mark = deps.primeSecret?.mark();
         const read = await deps.findById(grantId);
-        if (read?.secret && mark !== undefined) await deps.primeSecret!.prime(read.secret, mark);
+        // Only for the caller's own grant: another app's is refused below without touching its keys.
+        if (read?.secret && mark !== undefined && read.grant.app_id === appId) {
+          await deps.primeSecret!.prime(read.secret, mark);
+        }
         return { g: read ? toResolved(read.grant) : null };
       });
       // Another app's grant is indistinguishable from a missing one (404, never 403).

@@ -24,7 +24,7 @@ export interface KeyringService {
   createAppKeys(tx: Executor, appId: string): Promise<{ kekVersion: number; fingerprintKeyWrapped: string }>;
   /** Seals `plaintext` under a new DEK wrapped by the app's current KEK. */
   sealEnvelope(target: SealTarget, plaintext: Buffer): Promise<EnvelopeSealed>;
-  /** Unwraps a record's DEK (callers cache it to open the value per request with one AES-GCM open). */
+  /** Unwraps a record's DEK (callers prepare the open with it, then zero it). */
   openDek(target: SealTarget, dekWrapped: string): Promise<Buffer>;
   /**
    * Prepares opening a value sealed by {@link sealEnvelope} with its already-unwrapped DEK: the
