@@ -198,7 +198,7 @@ export function analyzeProfile(
     for (let n: ProfileNode | undefined = node; n; n = byId.get(parent.get(n.id) ?? -1)) {
       const label = `${n.callFrame.functionName}@${n.callFrame.url}`;
       for (let i = 0; i < probes.length; i++) if (!hit[i] && probes[i]!.frame.test(label)) hit[i] = true;
-      if (!/\/packages\/(server|api)\/src\//.test(n.callFrame.url)) continue;
+      if (!/\/packages\/(server|api)\/(src|dist)\//.test(n.callFrame.url)) continue;
       const kk = keyOf(n.callFrame);
       if (seen.has(kk)) continue;
       seen.add(kk);

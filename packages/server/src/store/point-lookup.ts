@@ -90,6 +90,11 @@ const COLUMNS: Record<PointTable, string> = {
 /** A single-row read by `id`: the row, or undefined. */
 export type PointLookup<T extends PointTable> = (id: string) => Promise<Database[T] | undefined>;
 
+/** The name of a PostgreSQL prepared statement: the server keeps one per connection and name, so one name per text. */
+function statementName(text: string): string {
+  return `lk_point_${hash('sha256', text).slice(0, 16)}`;
+}
+
 /**
  * A prepared read of one row by primary key, for the hot path's cache misses (a proxied call that
  * names a grant this replica has not cached reads the grant and its secret).
@@ -121,8 +126,7 @@ export function pointLookup<T extends PointTable>(
   const text = `SELECT ${COLUMNS[table]} FROM ${table} WHERE id = ${param}${extra}`;
   const viaKysely = async (id: string) => (await db.executeQuery<Database[T]>(CompiledQuery.raw(text, [id]))).rows[0];
   if (pgPool) {
-    // The server keeps a prepared statement per connection under its name, so one name per text.
-    const name = `lk_point_${hash('sha256', text).slice(0, 16)}`;
+    const name = statementName(text);
     return async (id) => (await pgPool.query<Database[T]>({ name, text, values: [id] })).rows[0];
   }
   if (!sqlite) return viaKysely;
@@ -165,7 +169,7 @@ export function grantLookup(store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pg
   const text =
     `SELECT ${grantColumns}, row_to_json(s) AS lk_secret FROM grants g LEFT JOIN managed_secrets s ` +
     'ON s.id = g.managed_secret_id AND s.app_id = g.app_id AND s.deleted_at IS NULL WHERE g.id = $1';
-  const name = `lk_point_${hash('sha256', text).slice(0, 16)}`;
+  const name = statementName(text);
   return async (id) => {
     const row = (
       await pgPool.query<GrantsTable & { lk_secret: ManagedSecretsTable | null }>({ name, text, values: [id] })
