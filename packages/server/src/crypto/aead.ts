@@ -82,12 +82,18 @@ export function aesGcmDecrypt(
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   const head = decipher.update(ciphertext);
+  let tail: Buffer;
   try {
-    return Buffer.concat([head, decipher.final()]);
+    tail = decipher.final();
   } catch {
     head.fill(0);
     throw new CryptoError('auth_failed');
   }
+  // GCM is a stream mode: `final` returns nothing, so the plaintext is `head`, not a second copy.
+  if (tail.byteLength === 0) return head;
+  const out = Buffer.concat([head, tail]);
+  head.fill(0);
+  return out;
 }
 
 function header(keyVersion: number): Buffer {
