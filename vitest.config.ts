@@ -9,6 +9,7 @@ const DIALECT_SUITES = [
   'packages/server/test/gateway.test.ts',
   'packages/server/test/agents.test.ts',
   'packages/server/test/identity.test.ts',
+  'packages/server/test/canary.test.ts',
 ];
 
 export default defineConfig({

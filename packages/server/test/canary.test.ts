@@ -1,13 +1,17 @@
 /**
  * A canary secret stored through every path (API, SDK, CLI; create, rotate, rejected input, calls that
  * inject it, an upstream that echoes it) never appears in an API response, an error, a log line, an
- * audit row, CLI output, or the SQLite files (database, WAL) in plaintext or base64.
+ * audit row, CLI output, or the stored data — the SQLite files (database, WAL), or on PostgreSQL (the
+ * `postgres` test project) every row of every table, read before the database is dropped — in
+ * plaintext or base64. On PostgreSQL the proxied calls go through the joined grant + secret read that
+ * primes the credential cache.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { App } from '@latchkey/sdk';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startServer, type TestServer } from './helpers/server.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
@@ -203,14 +207,30 @@ test('a canary secret never leaks after it is stored', async () => {
   await call('GET', '/v1/agents');
   await call('GET', `/v1/agents/${agent.json.agent.id}/keys`);
 
+  // PostgreSQL (the `postgres` project): every row of every table, as text, before the database goes.
+  const rows: [string, string][] = [];
+  if (s.dialect === 'postgres') {
+    const { db } = s.lk.store;
+    const tables = await sql<{ name: string }>`
+      SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`.execute(db);
+    expect(tables.rows.map((t) => t.name)).toEqual(expect.arrayContaining(['managed_secrets', 'audit_events']));
+    for (const { name } of tables.rows) {
+      const r = await sql<{ row: string }>`SELECT row_to_json(t)::text AS row FROM ${sql.table(name)} t`.execute(db);
+      rows.push([`table ${name}`, r.rows.map((x) => x.row).join('\n')]);
+    }
+    // The dump is the stored data: the secrets' metadata is there, and the proxied calls' audit rows.
+    expect(rows.find(([w]) => w === 'table managed_secrets')![1]).toContain('c-bearer');
+    expect(rows.find(([w]) => w === 'table audit_events')![1]).toContain('proxy.request.completed');
+  }
   // Flush: stop the server so the WAL and logs are complete, then scan everything.
   await s.close();
   const files = fs.readdirSync(s.dataDir).map((f) => path.join(s.dataDir, f));
-  expect(files.some((f) => f.endsWith('latchkey.db'))).toBe(true);
+  expect(files.some((f) => f.endsWith('latchkey.db'))).toBe(s.dialect === 'sqlite');
   const haystacks: [string, string][] = [
     ['responses and CLI output', seenText.join('\n')],
     ['logs', s.logs.join('')],
     ...files.map((f): [string, string] => [`file ${path.basename(f)}`, fs.readFileSync(f).toString('latin1')]),
+    ...rows,
   ];
   // The agent key was in exactly one response (its creation); drop that one before scanning.
   const afterCreation = seenText.filter((t) => !t.includes('"api_key"'));

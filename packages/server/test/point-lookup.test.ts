@@ -7,6 +7,7 @@ import { openStore, type Store } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { grantLookup, pointLookup } from '../src/store/point-lookup.js';
 import { createTestDatabase } from './helpers/postgres.js';
+import { appRow, grantRow, secretRow } from './helpers/rows.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -26,58 +27,18 @@ async function seeded(dialect: 'sqlite' | 'postgres'): Promise<Store> {
   const store = openStore(url, { poolSize: 1 });
   cleanups.push(() => store.close());
   await migrateToLatest(store.db);
-  await store.db
-    .insertInto('apps')
-    .values({ id: 'app_1', name: 'a', kek_version: 1, fingerprint_key_wrapped: 'x', created_at: 'now' })
-    .execute();
-  const secret = (id: string, slug: string, deleted: string | null) => ({
-    id,
-    app_id: 'app_1',
-    slug,
-    name: null,
-    description: null,
-    type: 'bearer',
-    template_id: null,
-    injection: '{}',
-    allowed_hosts: '[]',
-    value_sealed: 'sealed',
-    dek_wrapped: 'wrapped',
-    fingerprint: 'f',
-    last4: null,
-    version: 1,
-    created_at: 'now',
-    updated_at: 'now',
-    rotated_at: null,
-    deleted_at: deleted,
-  });
+  await store.db.insertInto('apps').values(appRow()).execute();
   await store.db
     .insertInto('managed_secrets')
-    .values([secret('ms_live', 'a', null), secret('ms_gone', 'b', 'yesterday')])
+    .values([secretRow({ id: 'ms_live', slug: 'a' }), secretRow({ id: 'ms_gone', slug: 'b', deleted_at: 'yesterday' })])
     .execute();
-  const grant = (id: string, secretId: string | null) => ({
-    id,
-    app_id: 'app_1',
-    kind: 'managed_secret',
-    managed_secret_id: secretId,
-    provider_id: null,
-    principal_type: 'system',
-    principal_label: 'svc',
-    agent_id: null,
-    label: null,
-    policy_expires_at: null,
-    max_ttl_seconds: 3600,
-    default_ttl_seconds: null,
-    created_at: 'now',
-    expires_at: null,
-    revoked_at: null,
-    revoked_reason: null,
-    app_user_id: null,
-    external_group_id: null,
-    idp_id: null,
-  });
   await store.db
     .insertInto('grants')
-    .values([grant('g_live', 'ms_live'), grant('g_gone', 'ms_gone'), grant('g_none', null)])
+    .values([
+      grantRow({ id: 'g_live', managed_secret_id: 'ms_live' }),
+      grantRow({ id: 'g_gone', managed_secret_id: 'ms_gone' }),
+      grantRow({ id: 'g_none' }),
+    ])
     .execute();
   return store;
 }

@@ -7,6 +7,7 @@ import { openStore, type Store } from '../src/store/database.js';
 import { isStoreUnavailable } from '../src/store/errors.js';
 import { MIGRATIONS, migrateToLatest } from '../src/store/migrate.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import { appRow, secretRow } from './helpers/rows.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -77,30 +78,9 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (dialect) => 
     const { url } = await fresh(dialect);
     const s = open(url);
     await migrateToLatest(s.db);
-    await s.db
-      .insertInto('apps')
-      .values({ id: 'app_1', name: 'a', kek_version: 1, fingerprint_key_wrapped: 'x', created_at: 'now' })
-      .execute();
-    const secret = (id: string, deleted: string | null) => ({
-      id,
-      app_id: 'app_1',
-      slug: 'same',
-      name: null,
-      description: null,
-      type: 'bearer',
-      template_id: null,
-      injection: '{}',
-      allowed_hosts: '[]',
-      value_sealed: null,
-      dek_wrapped: null,
-      fingerprint: 'f',
-      last4: null,
-      version: 1,
-      created_at: 'now',
-      updated_at: 'now',
-      rotated_at: null,
-      deleted_at: deleted,
-    });
+    await s.db.insertInto('apps').values(appRow()).execute();
+    const secret = (id: string, deleted: string | null) =>
+      secretRow({ id, slug: 'same', value_sealed: null, dek_wrapped: null, deleted_at: deleted });
     await s.db.insertInto('managed_secrets').values(secret('ms_1', 'yesterday')).execute();
     await s.db.insertInto('managed_secrets').values(secret('ms_2', null)).execute();
     await expect(s.db.insertInto('managed_secrets').values(secret('ms_3', null)).execute()).rejects.toThrow();

@@ -1,32 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { createCache } from '../../coordination/cache.js';
-import type { GrantRead } from '../../store/point-lookup.js';
-import type { GrantsTable, ManagedSecretsTable } from '../../store/types.js';
-import { createGrantsService, type ResolvedGrant } from './grants.service.js';
+import { createCache } from '../src/coordination/cache.js';
+import { createGrantsService, type ResolvedGrant } from '../src/modules/grants/grants.service.js';
+import type { GrantRead } from '../src/store/point-lookup.js';
+import { grantRow, secretRow } from './helpers/rows.js';
 
-const grantRow = (appId: string): GrantsTable => ({
-  id: 'g_1',
-  app_id: appId,
-  kind: 'managed_secret',
-  managed_secret_id: 'ms_1',
-  provider_id: null,
-  principal_type: 'system',
-  principal_label: 'svc',
-  agent_id: null,
-  label: null,
-  policy_expires_at: null,
-  max_ttl_seconds: 3600,
-  default_ttl_seconds: null,
-  created_at: 'now',
-  expires_at: null,
-  revoked_at: null,
-  revoked_reason: null,
-  app_user_id: null,
-  external_group_id: null,
-  idp_id: null,
-});
-
-const secretRow = { id: 'ms_1', app_id: 'app_1' } as ManagedSecretsTable;
+const secret = secretRow({ id: 'ms_1' });
 
 /**
  * The grants service's `resolve` over a grant read that brings its secret (as on PostgreSQL), with a
@@ -43,7 +21,7 @@ function setup(grantAppId: string, duringRead: (secrets: ReturnType<typeof creat
     findById: async (): Promise<GrantRead> => {
       await Promise.resolve();
       duringRead(secrets);
-      return { grant: grantRow(grantAppId), secret: secretRow };
+      return { grant: grantRow({ id: 'g_1', app_id: grantAppId, managed_secret_id: 'ms_1' }), secret };
     },
     primeSecret: {
       mark: () => secrets.mark(),
