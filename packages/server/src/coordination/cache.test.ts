@@ -36,6 +36,15 @@ describe('createCache', () => {
     expect(c.size).toBe(0);
   });
 
+  test('getOrLoad answers a hit with the value itself and a miss with a promise', async () => {
+    const c = createCache<string>({ ttlMs: () => 60_000, max: 10 });
+    const miss = c.getOrLoad('k', async () => 'loaded');
+    expect(miss).toBeInstanceOf(Promise);
+    expect(await miss).toBe('loaded');
+    // The hot path reads a hit without a microtask.
+    expect(c.getOrLoad('k', async () => 'again')).toBe('loaded');
+  });
+
   test('getOrLoad loads once and caches; an invalidation during the load keeps the result out', async () => {
     const c = createCache<string>({ ttlMs: () => 60_000, max: 10 });
     let loads = 0;

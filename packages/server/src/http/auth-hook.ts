@@ -27,9 +27,11 @@ export function targetUriOf(request: FastifyRequest, publicUrl: string | undefin
  *
  * @param opts `allowPausedAgent` (only `GET /v1/agents/me`); `headers` to authenticate instead of the
  *   request's own (the gateway moves a vendor API-key header to `authorization`).
- * @throws LatchkeyError from the authenticator.
+ * @returns the authenticator's promise itself (no extra async step on the proxy's hot path).
+ * @throws TypeError at once when a signed request's target URI cannot be built; the authenticator's
+ *   LatchkeyError arrives as a rejection.
  */
-export async function authenticateRequest(
+export function authenticateRequest(
   authenticate: Authenticator,
   request: FastifyRequest,
   publicUrl: string | undefined,

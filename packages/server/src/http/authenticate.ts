@@ -4,6 +4,7 @@ import { SignatureError } from '../crypto/errors.js';
 import { verifyRequestSignature } from '../crypto/request-signature.js';
 import { ACT_AS_HEADER, hasScope } from '@latchkey/api';
 import { LatchkeyError } from '../errors.js';
+import { isPromise, type MaybePromise } from '../maybe-promise.js';
 import type { NonceStore } from '../coordination/nonce-store.js';
 import type { RateLimiter } from '../coordination/rate-limit.js';
 import type { AgentsService } from '../modules/agents/agents.service.js';
@@ -113,25 +114,32 @@ export function createAuthenticator(deps: {
     return agentId ? agents.lookupForAuth(agentId) : undefined;
   }
 
-  async function accept(
+  type Accepted = { ctx: AuthContext; agent: AgentAuthRecord | undefined };
+
+  /**
+   * The checks of a proven key and the context it gets. An app key that does not act as an agent
+   * needs no further lookup, so it is accepted without a promise (the proxy's hot path); an agent
+   * key or `latchkey-act-as` reads the agent first.
+   */
+  function accept(rec: KeyAuthRecord, method: AuthContext['method'], req: AuthInput): MaybePromise<Accepted> {
+    if (rec.kind === 'app' && req.headers[ACT_AS_HEADER] === undefined) {
+      return { ctx: keyContext(rec, undefined, method, req), agent: undefined };
+    }
+    return acceptWithAgent(rec, method, req);
+  }
+
+  /** Refuses a key by its own state (after its agent's state, which names the agent). */
+  function keyContext(
     rec: KeyAuthRecord,
+    agent: AgentAuthRecord | undefined,
     method: AuthContext['method'],
     req: AuthInput,
-  ): Promise<{ ctx: AuthContext; agent: AgentAuthRecord | undefined }> {
-    const { ip, headers } = req;
-    const allowPaused = req.allowPausedAgent === true;
-    let agent: AgentAuthRecord | undefined;
-    if (rec.kind === 'agent') {
-      agent = await agentOf(rec.agentId);
-      // A key whose agent is gone (or belongs elsewhere) proves nothing.
-      if (!agent || agent.appId !== rec.appId) throw fail('agent_missing');
-      checkAgentState(agent, allowPaused);
-    }
+  ): AuthContext {
     if (rec.status === 'revoked') throw new LatchkeyError('key_revoked');
     if (rec.status === 'expired') throw new LatchkeyError('key_expired');
     if (method === 'bearer' && rec.signedOnly) throw new LatchkeyError('signed_request_required');
-    if (!ipInCidrs(ip, rec.cidrs)) throw new LatchkeyError('ip_not_allowed');
-    const ctx: AuthContext = {
+    if (!ipInCidrs(req.ip, rec.cidrs)) throw new LatchkeyError('ip_not_allowed');
+    return {
       appId: rec.appId,
       keyId: rec.id,
       keyPrefix: rec.keyPrefix,
@@ -140,8 +148,21 @@ export function createAuthenticator(deps: {
       scopes: agent ? agent.scopes : rec.scopes,
       method,
       deprecated: rec.status === 'deprecated',
-      caller: callerOf(headers),
+      caller: callerOf(req.headers),
     };
+  }
+
+  async function acceptWithAgent(rec: KeyAuthRecord, method: AuthContext['method'], req: AuthInput): Promise<Accepted> {
+    const { headers } = req;
+    const allowPaused = req.allowPausedAgent === true;
+    let agent: AgentAuthRecord | undefined;
+    if (rec.kind === 'agent') {
+      agent = await agentOf(rec.agentId);
+      // A key whose agent is gone (or belongs elsewhere) proves nothing.
+      if (!agent || agent.appId !== rec.appId) throw fail('agent_missing');
+      checkAgentState(agent, allowPaused);
+    }
+    const ctx = keyContext(rec, agent, method, req);
     const actAs = headers[ACT_AS_HEADER];
     if (actAs === undefined) return { ctx, agent };
     if (rec.kind !== 'app' || !hasScope(rec.scopes, 'agents:write')) {
@@ -160,14 +181,15 @@ export function createAuthenticator(deps: {
     };
   }
 
-  async function limit(
-    accepted: { ctx: AuthContext; agent: AgentAuthRecord | undefined },
-    rec: KeyAuthRecord,
-  ): Promise<AuthContext> {
+  /** The key's and the agent's rate limits; without any, the context as is (no promise). */
+  function limit(accepted: Accepted, rec: KeyAuthRecord): MaybePromise<AuthContext> {
     const { ctx, agent } = accepted;
-    if (rateLimiter && rec.rateLimitRpm) await rateLimiter.consume(`key:${rec.id}`, rec.rateLimitRpm);
-    if (rateLimiter && agent?.rateLimitRpm) await rateLimiter.consume(`agent:${agent.id}`, agent.rateLimitRpm);
-    return ctx;
+    if (!rateLimiter || (!rec.rateLimitRpm && !agent?.rateLimitRpm)) return ctx;
+    return (async () => {
+      if (rec.rateLimitRpm) await rateLimiter.consume(`key:${rec.id}`, rec.rateLimitRpm);
+      if (agent?.rateLimitRpm) await rateLimiter.consume(`agent:${agent.id}`, agent.rateLimitRpm);
+      return ctx;
+    })();
   }
 
   return async (req) => {
@@ -189,13 +211,16 @@ export function createAuthenticator(deps: {
         if (err instanceof SignatureError) throw fail(err.reason);
         throw err;
       }
-      return limit(await accept(found!, 'signature', req), found!);
+      const accepted = accept(found!, 'signature', req);
+      return limit(isPromise(accepted) ? await accepted : accepted, found!);
     }
     const authz = req.headers['authorization'];
     if (typeof authz === 'string' && /^bearer /i.test(authz)) {
-      const rec = await keys.lookupByToken(authz.slice(7).trim());
+      const found = keys.lookupByToken(authz.slice(7).trim());
+      const rec = isPromise(found) ? await found : found;
       if (!rec) throw fail('unknown_key');
-      return limit(await accept(rec, 'bearer', req), rec);
+      const accepted = accept(rec, 'bearer', req);
+      return limit(isPromise(accepted) ? await accepted : accepted, rec);
     }
     throw fail('missing');
   };

@@ -1,3 +1,4 @@
+import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { CreateGrantBody, Grant, ListGrantsQuery } from '@latchkey/api';
@@ -95,8 +96,11 @@ export interface GrantsService {
   ): Promise<GrantT>;
   /** Revokes every live grant on a secret; returns how many. */
   revokeAllForSecret(appId: string, secretId: string, reason: string, actor: Actor): Promise<number>;
-  /** The grant for the proxy, or undefined if it does not exist in this app. */
-  resolve(appId: string, grantId: string): Promise<ResolvedGrant | undefined>;
+  /**
+   * The grant for the proxy, or undefined if it does not exist in this app. A cache hit is returned
+   * as is, a miss as a promise.
+   */
+  resolve(appId: string, grantId: string): MaybePromise<ResolvedGrant | undefined>;
   /**
    * The active grants for `providerId` a user reaches: their own `user` grants, and `group` grants of
    * `idpId` for any of `groups` (at most 100, oldest first). Not cached: the proxy re-checks the
@@ -313,8 +317,8 @@ export function createGrantsService(deps: {
       }
       return n;
     },
-    async resolve(appId, grantId) {
-      const { g } = await cache.getOrLoad(grantId, async () => {
+    resolve(appId, grantId) {
+      const hit = cache.getOrLoad(grantId, async () => {
         // Marked before the read: a revocation of the secret arriving meanwhile keeps its row out.
         const mark = deps.primeSecret?.mark();
         const read = await deps.findById(grantId);
@@ -325,7 +329,7 @@ export function createGrantsService(deps: {
         return { g: read ? toResolved(read.grant) : null };
       });
       // Another app's grant is indistinguishable from a missing one (404, never 403).
-      return g && g.appId === appId ? g : undefined;
+      return thenMaybe(hit, ({ g }) => (g && g.appId === appId ? g : undefined));
     },
     async findForUser(appId, q) {
       const rows = await repo.findUserGrantCandidates(db, appId, { ...q, nowIso: now().toISOString() });

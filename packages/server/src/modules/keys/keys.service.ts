@@ -1,3 +1,4 @@
+import { isPromise, thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import type { z } from 'zod';
 import type { AgentKeyOptions, KeyMeta, MintKeyBody } from '@latchkey/api';
 import { deriveSigningKey, digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
@@ -71,10 +72,13 @@ export interface KeysService {
     page: { limit: number; offset: number },
   ): Promise<{ keys: z.infer<typeof KeyMeta>[]; total: number }>;
   revoke(appId: string, keyId: string, actor: Actor): Promise<z.infer<typeof KeyMeta>>;
-  /** Key by public id with its unsealed signing key (cached per replica, invalidated on change). */
-  lookupById(keyId: string): Promise<KeyAuthRecord | undefined>;
-  /** Key by its raw value (bearer auth); compares by SHA-256. */
-  lookupByToken(apiKey: string): Promise<KeyAuthRecord | undefined>;
+  /**
+   * Key by public id with its unsealed signing key (cached per replica, invalidated on change).
+   * A cache hit is returned as the record itself, a miss as a promise.
+   */
+  lookupById(keyId: string): MaybePromise<KeyAuthRecord | undefined>;
+  /** Key by its raw value (bearer auth); compares by SHA-256. A cache hit is returned as is, a miss as a promise. */
+  lookupByToken(apiKey: string): MaybePromise<KeyAuthRecord | undefined>;
   /** Metadata of one key of the app (app or agent key), or undefined. */
   getMeta(appId: string, keyId: string): Promise<KeyMetaT | undefined>;
   /** Validates and seals an agent key (`lk_agent_…`) without writing it. @throws `invalid_request`, `audit_unavailable` */
@@ -195,16 +199,20 @@ export function createKeysService(deps: {
 
   const keyIdByHash = new Map<string, string>();
 
-  async function lookupById(keyId: string): Promise<KeyAuthRecord | undefined> {
-    const { rec } = await cache.getOrLoad(keyId, async () => {
-      const row = await deps.findById(keyId);
-      return { rec: row ? await toAuth(row) : undefined };
-    });
-    // Expiry is derived from the clock at use time, not from when the record was cached.
+  /** Expiry is derived from the clock at use time, not from when the record was cached. */
+  function atUse(rec: KeyAuthRecord | undefined): KeyAuthRecord | undefined {
     if (rec && rec.status !== 'revoked' && rec.expiresAt && rec.expiresAt <= now().toISOString()) {
       return { ...rec, status: 'expired' };
     }
     return rec;
+  }
+
+  function lookupById(keyId: string): MaybePromise<KeyAuthRecord | undefined> {
+    const hit = cache.getOrLoad(keyId, async () => {
+      const row = await deps.findById(keyId);
+      return { rec: row ? await toAuth(row) : undefined };
+    });
+    return isPromise(hit) ? hit.then(({ rec }) => atUse(rec)) : atUse(hit.rec);
   }
 
   /** The key row of `agentId` named `keyId`, or `key_not_found` (other apps' and agents' keys too). */
@@ -363,7 +371,7 @@ export function createKeysService(deps: {
       return toMeta(after, nowIso);
     },
     lookupById,
-    async lookupByToken(apiKey) {
+    lookupByToken(apiKey) {
       if (apiKey.length > 120) return undefined;
       const tokenHash = hashToken(apiKey);
       // key id by token hash: the id is a pure function of the key, so this memo never goes stale;
@@ -375,9 +383,8 @@ export function createKeysService(deps: {
         if (keyIdByHash.size >= KEY_ID_MEMO_MAX) keyIdByHash.clear();
         keyIdByHash.set(tokenHash, keyId);
       }
-      const rec = await lookupById(keyId);
       // The id is derived from the key, so also compare the stored SHA-256 to rule out id collisions.
-      return rec && digestsEqual(rec.keyHash, tokenHash) ? rec : undefined;
+      return thenMaybe(lookupById(keyId), (rec) => (rec && digestsEqual(rec.keyHash, tokenHash) ? rec : undefined));
     },
     async getMeta(appId, keyId) {
       const row = await repo.findKeyById(db, keyId);

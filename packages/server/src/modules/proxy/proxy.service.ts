@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { LatchkeyError } from '../../errors.js';
+import { isPromise, type MaybePromise } from '../../maybe-promise.js';
 import type { AuthContext } from '../../http/authenticate.js';
 import { redactUrl } from '../audit/audit.fns.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -168,15 +169,28 @@ export function createProxyService(deps: {
     await audit.record(proxyAudit(input, call, 'proxy.request.denied', 'denied', null, err.code));
   }
 
-  /** Steps 5, 7 (audit writability) and 8 for a call whose credential is loaded; shared by `prepare` and `probeSecret`. */
-  async function bindAndInject(call: ProxyCall, cred: SealedCredential): Promise<void> {
+  /**
+   * Steps 5, 7 (audit writability) and 8 for a call whose credential is loaded; shared by `prepare`
+   * and `probeSecret`. Synchronous except for `aws_sigv4`, whose signing plan may read the body.
+   */
+  function bindAndInject(call: ProxyCall, cred: SealedCredential): MaybePromise<void> {
     checkEgressBinding(call.url, cred.allowedHosts, httpHosts);
     audit.assertWritable();
     call.credential = cred;
-    // SigV4: scope and payload hash (which may read a streamed body) before the secret is opened.
-    const sigv4 =
-      cred.type === 'aws_sigv4' ? await planSigV4(cred.injection, { ...call }, deps.maxBodyBytes, now()) : undefined;
-    if (sigv4) call.body = sigv4.body;
+    if (cred.type === 'aws_sigv4') return signWithSigV4(call, cred);
+    const redact = injectCredential(cred, secrets.openCredential(cred), call.headers, call.url);
+    if (isPromise(redact)) {
+      return redact.then((r) => {
+        call.redact = r;
+      });
+    }
+    call.redact = redact;
+  }
+
+  async function signWithSigV4(call: ProxyCall, cred: SealedCredential): Promise<void> {
+    // Scope and payload hash (which may read a streamed body) before the secret is opened.
+    const sigv4 = await planSigV4(cred.injection, { ...call }, deps.maxBodyBytes, now());
+    call.body = sigv4.body;
     call.redact = await injectCredential(cred, secrets.openCredential(cred), call.headers, call.url, sigv4);
   }
 
@@ -209,11 +223,15 @@ export function createProxyService(deps: {
           });
           call.grant = found.grant;
         } else {
-          call.grant = await resolveGrant(steps, input.auth, input.grantId, now().toISOString());
+          // A cached grant and credential come back as plain values: no await on the hot path.
+          const found = resolveGrant(steps, input.auth, input.grantId, now().toISOString());
+          call.grant = isPromise(found) ? await found : found;
         }
-        const cred = await loadCredential(secrets, call.grant);
+        const loaded = loadCredential(secrets, call.grant);
+        const cred = isPromise(loaded) ? await loaded : loaded;
         call.url ??= gatewayTarget(cred.baseUrl, input.gateway);
-        await bindAndInject(call as ProxyCall, cred);
+        const injected = bindAndInject(call as ProxyCall, cred);
+        if (isPromise(injected)) await injected;
         return call as ProxyCall;
       } catch (err) {
         if (err instanceof LatchkeyError && err.code !== 'audit_unavailable') {

@@ -1,3 +1,4 @@
+import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { CreateSecretBody, Injection, RotateSecretBody, SecretMeta, UpdateSecretBody } from '@latchkey/api';
@@ -49,8 +50,11 @@ export interface SecretsService {
   rotate(appId: string, id: string, input: z.infer<typeof RotateSecretBody>, actor: Actor): Promise<Meta>;
   /** Deletes the value (crypto-shreds its DEK) and revokes every grant on it. */
   delete(appId: string, id: string, actor: Actor): Promise<{ revokedGrants: number }>;
-  /** The sealed credential for injection (cached; invalidated on rotate, update and delete). */
-  getCredential(appId: string, id: string): Promise<SealedCredential | undefined>;
+  /**
+   * The sealed credential for injection (cached; invalidated on rotate, update and delete). A cache
+   * hit is returned as is, a miss as a promise.
+   */
+  getCredential(appId: string, id: string): MaybePromise<SealedCredential | undefined>;
   /** Opens a sealed credential: returns its canonical JSON value. Call only from the inject step. */
   openCredential(cred: SealedCredential): string;
   /** An invalidation mark of the credential cache: take it before reading a secret row elsewhere. */
@@ -288,11 +292,13 @@ export function createSecretsService(deps: {
       });
       return { revokedGrants };
     },
-    async getCredential(appId, id) {
+    getCredential(appId, id) {
       // Secret ids are global; the app check keeps tenants apart even on a cache hit.
       // Loaded and cached by id whoever asks: a miss cached for one app must not hide the owner's secret.
-      const { cred } = await cache.getOrLoad(id, () => loadCredential(id));
-      return cred && cred.appId === appId ? cred : undefined;
+      return thenMaybe(
+        cache.getOrLoad(id, () => loadCredential(id)),
+        ({ cred }) => (cred && cred.appId === appId ? cred : undefined),
+      );
     },
     openCredential(cred) {
       return cred.open().toString('utf8');

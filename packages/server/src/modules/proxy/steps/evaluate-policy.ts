@@ -31,6 +31,14 @@ function compile(allowedHosts: readonly string[]): Binding {
 const deny = (policyError: string, message: string) =>
   new LatchkeyError('policy_violation', { message, details: { policy_error: policyError } });
 
+/** Whether `httpHosts` lists the host (bare or bracketed IPv6), alone or with this port. */
+function httpAllowed(host: string, hostname: string, port: number, httpHosts: readonly string[]): boolean {
+  for (const f of httpHosts) {
+    if (f === host || f === hostname || f === `${host}:${port}` || f === `${hostname}:${port}`) return true;
+  }
+  return false;
+}
+
 /**
  * Step 5 (egress binding, DESIGN §7 item 2): the URL's scheme, host and port must be allowed for
  * this credential. An entry without a port allows only the scheme's default port; `http` is
@@ -41,18 +49,27 @@ const deny = (policyError: string, message: string) =>
  * @throws LatchkeyError `policy_violation` with `policy_error` `host_not_allowed` | `port_not_allowed` | `scheme_not_allowed`.
  */
 export function checkEgressBinding(url: URL, allowedHosts: readonly string[], httpHosts: readonly string[]): void {
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  const defaultPort = url.protocol === 'https:' ? 443 : 80;
+  // Each URL getter slices the serialized URL: read each once.
+  const { hostname, protocol } = url;
+  const explicitPort = url.port;
+  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  const defaultPort = protocol === 'https:' ? 443 : 80;
+  const port = explicitPort ? Number(explicitPort) : defaultPort;
   const b = compile(allowedHosts);
   // The matcher takes the URL form: IPv6 literals keep their brackets, as patterns write them (`[::1]`).
-  const hostEntries = b.entries.filter((e) => e.match(url.hostname));
-  if (hostEntries.length === 0) throw deny('host_not_allowed', 'This credential may not be sent to this host.');
-  if (!hostEntries.some((e) => (e.port ?? defaultPort) === port)) {
-    throw deny('port_not_allowed', 'This credential may not be sent to this port.');
+  let hostMatched = false;
+  let portMatched = false;
+  for (const e of b.entries) {
+    if (!e.match(hostname)) continue;
+    hostMatched = true;
+    if ((e.port ?? defaultPort) === port) {
+      portMatched = true;
+      break;
+    }
   }
-  const httpForms = [host, `${host}:${port}`, url.hostname, `${url.hostname}:${port}`];
-  if (url.protocol === 'http:' && !httpForms.some((f) => httpHosts.includes(f))) {
+  if (!hostMatched) throw deny('host_not_allowed', 'This credential may not be sent to this host.');
+  if (!portMatched) throw deny('port_not_allowed', 'This credential may not be sent to this port.');
+  if (protocol === 'http:' && !httpAllowed(host, hostname, port, httpHosts)) {
     throw deny('scheme_not_allowed', 'This credential may only be sent over https.');
   }
 }

@@ -16,7 +16,7 @@ const CREDENTIAL_HEADERS = [
 ];
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers that belong to Latchkey, never forwarded. */
-const HOP_BY_HOP = [
+const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -28,7 +28,7 @@ const HOP_BY_HOP = [
   'expect',
   'signature',
   'signature-input',
-];
+]);
 
 /**
  * Removes hop-by-hop headers (including those named in `Connection`) and every `latchkey-*` header.
@@ -43,16 +43,21 @@ export function sanitizeHeaders(
 ): HeaderMap {
   const out: HeaderMap = {};
   const connection = headers['connection'];
-  const named = new Set(
-    (Array.isArray(connection) ? connection.join(',') : (connection ?? ''))
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  for (const [name, value] of Object.entries(headers)) {
+  // Headers named in `Connection` are hop-by-hop too; most requests name none beyond keep-alive.
+  const named =
+    connection === undefined
+      ? undefined
+      : new Set(
+          (Array.isArray(connection) ? connection.join(',') : connection)
+            .split(',')
+            .map((s) => s.trim().toLowerCase())
+            .filter(Boolean),
+        );
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const n = name.toLowerCase();
-    if (n.startsWith('latchkey-') || HOP_BY_HOP.includes(n) || named.has(n)) continue;
+    if (n.startsWith('latchkey-') || HOP_BY_HOP.has(n) || named?.has(n)) continue;
     if (signedByLatchkey && n === 'content-digest') continue;
     out[n] = value;
   }

@@ -1,4 +1,5 @@
 import { LatchkeyError } from '../../../errors.js';
+import { thenMaybe, type MaybePromise } from '../../../maybe-promise.js';
 import type { AuthContext } from '../../../http/authenticate.js';
 import type { DelegationsService } from '../../delegations/delegations.service.js';
 import type { GrantsService, ResolvedGrant, UserGrantCandidate } from '../../grants/grants.service.js';
@@ -21,7 +22,7 @@ export interface GrantSelector {
 }
 
 /** Whether the caller reaches `g`: an app key any grant of its app; an agent its own, or a user grant delegated to it. */
-async function reachable(deps: ResolveDeps, auth: AuthContext, g: ResolvedGrant): Promise<boolean> {
+function reachable(deps: ResolveDeps, auth: AuthContext, g: ResolvedGrant): MaybePromise<boolean> {
   if (auth.kind !== 'agent') return true;
   if (g.principalType === 'agent') return g.agentId === auth.agentId;
   // An agent never reaches a user grant without a live delegation, nor a system or group grant.
@@ -39,20 +40,24 @@ function checkState(g: ResolvedGrant, nowIso: string): ResolvedGrant {
 /**
  * Step 4: resolves the grant by id within the caller's app. Another app's grant, a grant bound to
  * another agent, and (for an agent) a user grant not delegated to it are `grant_not_found` (404,
- * never 403).
+ * never 403). A cached grant an app key reaches is returned as is (no promise), else a promise.
  *
  * @param nowIso the clock, injected.
- * @throws LatchkeyError `grant_not_found`, `grant_revoked`, `grant_expired`.
+ * @throws LatchkeyError `grant_not_found`, `grant_revoked`, `grant_expired` (at once, or as a rejection).
  */
-export async function resolveGrant(
+export function resolveGrant(
   deps: ResolveDeps,
   auth: AuthContext,
   grantId: string,
   nowIso: string,
-): Promise<ResolvedGrant> {
-  const g = await deps.grants.resolve(auth.appId, grantId);
-  if (!g || !(await reachable(deps, auth, g))) throw new LatchkeyError('grant_not_found');
-  return checkState(g, nowIso);
+): MaybePromise<ResolvedGrant> {
+  return thenMaybe(deps.grants.resolve(auth.appId, grantId), (g) => {
+    if (!g) throw new LatchkeyError('grant_not_found');
+    return thenMaybe(reachable(deps, auth, g), (ok) => {
+      if (!ok) throw new LatchkeyError('grant_not_found');
+      return checkState(g, nowIso);
+    });
+  });
 }
 
 /**
