@@ -52,3 +52,17 @@ describe('grants.resolve priming the credential cache from a joined read', () =>
     expect(secrets.get('ms_1')).toBeUndefined();
   });
 });
+
+describe('grants.resolve on a cache hit', () => {
+  test('answers with the grant itself, not a promise (the hot path awaits nothing)', async () => {
+    const { service } = setup('app_1');
+    const miss = service.resolve('app_1', 'g_1');
+    expect(miss).toBeInstanceOf(Promise);
+    await miss;
+    const hit = service.resolve('app_1', 'g_1');
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect((hit as ResolvedGrant).id).toBe('g_1');
+    // The tenant check still applies to a hit.
+    expect(service.resolve('app_2', 'g_1')).toBeUndefined();
+  });
+});

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { deriveSigningKey, fingerprint, generateToken, hashToken, hmacSha256, digestsEqual } from './tokens.js';
+import { deriveSigningKey, fingerprint, generateToken, hashToken, hmacSha256, digestsEqual, tokenDigest } from './tokens.js';
 
 describe('generateToken', () => {
   it('is the prefix plus 43 base62 characters for 32 bytes', () => {
@@ -59,12 +59,14 @@ describe('hashing and derivation', () => {
     expect(fingerprint(Buffer.from('other'), value)).not.toBe(fingerprint(key, value));
   });
 
-  it('digestsEqual compares hex SHA-256 digests and refuses anything else', () => {
-    const a = hashToken('lk_app_one');
-    expect(digestsEqual(a, hashToken('lk_app_one'))).toBe(true);
-    expect(digestsEqual(a, hashToken('lk_app_two'))).toBe(false);
-    expect(digestsEqual(a, a.toUpperCase())).toBe(false);
-    expect(digestsEqual(a.slice(2), a.slice(2))).toBe(false);
-    expect(digestsEqual('', '')).toBe(false);
+  it('digestsEqual compares 32-byte SHA-256 digests and refuses anything else', () => {
+    const a = tokenDigest('lk_app_one');
+    expect(a.toString('hex')).toBe(hashToken('lk_app_one'));
+    expect(digestsEqual(a, tokenDigest('lk_app_one'))).toBe(true);
+    expect(digestsEqual(a, tokenDigest('lk_app_two'))).toBe(false);
+    expect(digestsEqual(a.subarray(2), a.subarray(2))).toBe(false);
+    expect(digestsEqual(Buffer.alloc(0), Buffer.alloc(0))).toBe(false);
+    // A malformed stored hash decodes short and never matches.
+    expect(digestsEqual(Buffer.from('zz'.repeat(32), 'hex'), a)).toBe(false);
   });
 });

@@ -87,15 +87,20 @@ export function fingerprint(fingerprintKey: Buffer, value: Buffer): string {
   return hmacSha256(fingerprintKey, value).toString('hex').slice(0, 16);
 }
 
-const HEX_SHA256 = /^[0-9a-f]{64}$/;
+/**
+ * The raw SHA-256 of a token's UTF-8 bytes (32 bytes): what bearer authentication compares, and the
+ * bytes of {@link hashToken}'s hex.
+ */
+export function tokenDigest(token: string): Buffer {
+  return hash('sha256', token, 'buffer');
+}
 
 /**
- * Compares two hex SHA-256 digests (e.g. a stored key hash and a presented key's hash) in constant
- * time, without hashing them again.
+ * Compares two SHA-256 digests (e.g. a stored key hash and a presented key's hash) in constant time,
+ * without hashing them again.
  *
- * @returns True when both are 64 lowercase hex characters and equal.
+ * @returns True when both are 32 bytes and equal.
  */
-export function digestsEqual(a: string, b: string): boolean {
-  if (!HEX_SHA256.test(a) || !HEX_SHA256.test(b)) return false;
-  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === 32 && b.byteLength === 32 && timingSafeEqual(a, b);
 }

@@ -4,7 +4,7 @@ import { SignatureError } from '../crypto/errors.js';
 import { verifyRequestSignature } from '../crypto/request-signature.js';
 import { ACT_AS_HEADER, hasScope } from '@latchkey/api';
 import { LatchkeyError } from '../errors.js';
-import { isPromise, type MaybePromise } from '../maybe-promise.js';
+import { isPromise, thenMaybe, type MaybePromise } from '../maybe-promise.js';
 import type { NonceStore } from '../coordination/nonce-store.js';
 import type { RateLimiter } from '../coordination/rate-limit.js';
 import type { AgentsService } from '../modules/agents/agents.service.js';
@@ -110,22 +110,31 @@ export function createAuthenticator(deps: {
     return new LatchkeyError('unauthorized');
   };
 
-  async function agentOf(agentId: string | null): Promise<AgentAuthRecord | undefined> {
+  function agentOf(agentId: string | null): MaybePromise<AgentAuthRecord | undefined> {
     return agentId ? agents.lookupForAuth(agentId) : undefined;
   }
 
   type Accepted = { ctx: AuthContext; agent: AgentAuthRecord | undefined };
 
   /**
-   * The checks of a proven key and the context it gets. An app key that does not act as an agent
-   * needs no further lookup, so it is accepted without a promise (the proxy's hot path); an agent
-   * key or `latchkey-act-as` reads the agent first.
+   * The checks of a proven key and the context it gets. An agent key's agent is checked first (so
+   * the error names the agent), then the key. With the agent cached (or an app key not acting as
+   * one) this runs without a promise: the proxy's hot path.
    */
   function accept(rec: KeyAuthRecord, method: AuthContext['method'], req: AuthInput): MaybePromise<Accepted> {
-    if (rec.kind === 'app' && req.headers[ACT_AS_HEADER] === undefined) {
-      return { ctx: keyContext(rec, undefined, method, req), agent: undefined };
+    const acting = req.headers[ACT_AS_HEADER] !== undefined;
+    if (rec.kind === 'app') {
+      const ctx = keyContext(rec, undefined, method, req);
+      return acting ? actAs(rec, ctx, req) : { ctx, agent: undefined };
     }
-    return acceptWithAgent(rec, method, req);
+    return thenMaybe(agentOf(rec.agentId), (agent) => {
+      // A key whose agent is gone (or belongs elsewhere) proves nothing.
+      if (!agent || agent.appId !== rec.appId) throw fail('agent_missing');
+      checkAgentState(agent, req.allowPausedAgent === true);
+      const ctx = keyContext(rec, agent, method, req);
+      if (acting) throw actAsRefused();
+      return { ctx, agent };
+    });
   }
 
   /** Refuses a key by its own state (after its agent's state, which names the agent). */
@@ -152,33 +161,25 @@ export function createAuthenticator(deps: {
     };
   }
 
-  async function acceptWithAgent(rec: KeyAuthRecord, method: AuthContext['method'], req: AuthInput): Promise<Accepted> {
-    const { headers } = req;
-    const allowPaused = req.allowPausedAgent === true;
-    let agent: AgentAuthRecord | undefined;
-    if (rec.kind === 'agent') {
-      agent = await agentOf(rec.agentId);
-      // A key whose agent is gone (or belongs elsewhere) proves nothing.
-      if (!agent || agent.appId !== rec.appId) throw fail('agent_missing');
-      checkAgentState(agent, allowPaused);
-    }
-    const ctx = keyContext(rec, agent, method, req);
-    const actAs = headers[ACT_AS_HEADER];
-    if (actAs === undefined) return { ctx, agent };
-    if (rec.kind !== 'app' || !hasScope(rec.scopes, 'agents:write')) {
-      throw new LatchkeyError('insufficient_scope', {
-        message: `Only an app key with agents:write may send ${ACT_AS_HEADER}.`,
-        details: { required_scope: 'agents:write' },
-      });
-    }
-    const target = typeof actAs === 'string' && AGENT_ID.test(actAs) ? await agentOf(actAs) : undefined;
-    // Another app's agent is indistinguishable from a missing one (404, never 403).
-    if (!target || target.appId !== rec.appId) throw new LatchkeyError('agent_not_found');
-    checkAgentState(target, allowPaused);
-    return {
-      ctx: { ...ctx, kind: 'agent', agentId: target.id, scopes: target.scopes, actingAs: true },
-      agent: target,
-    };
+  const actAsRefused = () =>
+    new LatchkeyError('insufficient_scope', {
+      message: `Only an app key with agents:write may send ${ACT_AS_HEADER}.`,
+      details: { required_scope: 'agents:write' },
+    });
+
+  /** An app key acting as one of its app's agents (`latchkey-act-as`): the agent's identity and scopes. */
+  function actAs(rec: KeyAuthRecord, ctx: AuthContext, req: AuthInput): MaybePromise<Accepted> {
+    if (!hasScope(rec.scopes, 'agents:write')) throw actAsRefused();
+    const id = req.headers[ACT_AS_HEADER];
+    return thenMaybe(typeof id === 'string' && AGENT_ID.test(id) ? agentOf(id) : undefined, (target) => {
+      // Another app's agent is indistinguishable from a missing one (404, never 403).
+      if (!target || target.appId !== rec.appId) throw new LatchkeyError('agent_not_found');
+      checkAgentState(target, req.allowPausedAgent === true);
+      return {
+        ctx: { ...ctx, kind: 'agent', agentId: target.id, scopes: target.scopes, actingAs: true },
+        agent: target,
+      };
+    });
   }
 
   /** The key's and the agent's rate limits; without any, the context as is (no promise). */

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { openStore, SQLITE_PAGE_BYTES, type Store } from './database.js';
+import { openStore, type Store } from './database.js';
 import { migrateToLatest } from './migrate.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -61,26 +61,4 @@ test('a SQLite transaction that reads before it writes waits for another writer 
   await released;
   const after = await store.db.selectFrom('apps').select('name').where('id', '=', 'app_1').executeTakeFirstOrThrow();
   expect(after.name).toBe('a-renamed');
-});
-
-test('a new SQLite database gets 8 KiB pages; one created with 4 KiB pages keeps them and its rows', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lk-store-'));
-  cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-  const fresh = openStore(`sqlite:${path.join(dir, 'new.sqlite')}`);
-  await migrateToLatest(fresh.db);
-  expect(fresh.sqlite!.pragma('page_size', { simple: true })).toBe(SQLITE_PAGE_BYTES);
-  await fresh.close();
-
-  // A database from an earlier version (SQLite's default page size) opens unchanged.
-  const oldFile = path.join(dir, 'old.sqlite');
-  const Driver = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-  const old = new Driver(oldFile);
-  old.pragma('journal_mode = WAL');
-  old.exec("CREATE TABLE t (v text); INSERT INTO t VALUES ('kept')");
-  expect(old.pragma('page_size', { simple: true })).toBe(4096);
-  old.close();
-  const reopened = openStore(`sqlite:${oldFile}`);
-  expect(reopened.sqlite!.pragma('page_size', { simple: true })).toBe(4096);
-  expect(reopened.sqlite!.prepare('SELECT v FROM t').pluck().all()).toEqual(['kept']);
-  await reopened.close();
 });

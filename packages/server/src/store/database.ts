@@ -30,11 +30,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Page size of new SQLite databases, bytes. */
-export const SQLITE_PAGE_BYTES = 8192;
-
 /**
- * Opens the database named by `url`: `sqlite:<path>` (better-sqlite3, 8 KiB pages when new, WAL, busy timeout 5 s,
+ * Opens the database named by `url`: `sqlite:<path>` (better-sqlite3, WAL, busy timeout 5 s,
  * `synchronous=NORMAL`, foreign keys on, WAL cut back to 16 MiB on restart) or `postgres://…` (pg pool of `poolSize` connections,
  * connect and statement timeouts in milliseconds).
  *
@@ -49,12 +46,6 @@ export function openStore(
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
     const sqlite = new SQLite(file);
-    // A new database gets 8 KiB pages (SQLite's default is 4 KiB); an existing one keeps its size.
-    // Audit rows are about 1.2 KB: a 4 KiB leaf holds three with a sixth of it unused, and each
-    // commit rewrites the partly filled leaf and the index leaves. With 8 KiB pages an audit row costs
-    // 20–25 % less CPU to insert and checkpoint, and point lookups over 1,000,000 rows cost the same
-    // (issue 4, bench/README.md "SQLite page size").
-    sqlite.pragma(`page_size = ${SQLITE_PAGE_BYTES}`);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');

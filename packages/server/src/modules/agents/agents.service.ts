@@ -1,3 +1,4 @@
+import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import { randomBytes } from 'node:crypto';
 import { LatchkeyError } from '../../errors.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
@@ -77,8 +78,11 @@ export interface AgentsService {
    * @throws `agent_not_found`
    */
   me(caller: { appId: string; agentId: string; keyId: string }): Promise<{ agent: AgentT; key: KeyMetaT }>;
-  /** The agent for authentication, or undefined (cached per replica, invalidated cluster-wide). */
-  lookupForAuth(agentId: string): Promise<AgentAuthRecord | undefined>;
+  /**
+   * The agent for authentication, or undefined (cached per replica, invalidated cluster-wide). A
+   * cache hit is returned as is, a miss as a promise.
+   */
+  lookupForAuth(agentId: string): MaybePromise<AgentAuthRecord | undefined>;
   /** For grants to an agent principal: the agent exists in the app and is not revoked. @throws `agent_not_found` */
   assertGrantable(appId: string, agentId: string): Promise<void>;
 }
@@ -356,8 +360,8 @@ export function createAgentsService(deps: {
       if (!key) throw new LatchkeyError('key_not_found');
       return { agent: toAgent(row), key: key.kind === 'agent' ? withAgentScopes(key, scopesOf(row)) : key };
     },
-    async lookupForAuth(agentId) {
-      const { a } = await cache.getOrLoad(agentId, async () => {
+    lookupForAuth(agentId) {
+      const hit = cache.getOrLoad(agentId, async () => {
         const row = await repo.findAgentById(db, agentId);
         return {
           a: row
@@ -371,7 +375,7 @@ export function createAgentsService(deps: {
             : null,
         };
       });
-      return a ?? undefined;
+      return thenMaybe(hit, ({ a }) => a ?? undefined);
     },
     async assertGrantable(appId, agentId) {
       const row = await repo.findAgent(db, appId, agentId);

@@ -1,7 +1,7 @@
 import { isPromise, thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import type { z } from 'zod';
 import type { AgentKeyOptions, KeyMeta, MintKeyBody } from '@latchkey/api';
-import { deriveSigningKey, digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
+import { deriveSigningKey, digestsEqual, generateToken, hashToken, tokenDigest } from '../../crypto/tokens.js';
 import { LatchkeyError } from '../../errors.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { PointLookup } from '../../store/point-lookup.js';
@@ -29,8 +29,8 @@ export interface KeyAuthRecord {
   status: 'active' | 'deprecated' | 'revoked' | 'expired';
   expiresAt: string | null;
   signingKey: Buffer;
-  /** SHA-256 hex of the key (for bearer comparison). */
-  keyHash: string;
+  /** SHA-256 of the key, 32 bytes (for bearer comparison). */
+  keyDigest: Buffer;
 }
 
 /** Who performed an action, for audit rows. */
@@ -193,7 +193,7 @@ export function createKeysService(deps: {
       status: keyStatus(row, now().toISOString()),
       expiresAt: row.expires_at,
       signingKey,
-      keyHash: row.key_hash,
+      keyDigest: Buffer.from(row.key_hash, 'hex'),
     };
   }
 
@@ -373,18 +373,20 @@ export function createKeysService(deps: {
     lookupById,
     lookupByToken(apiKey) {
       if (apiKey.length > 120) return undefined;
-      const tokenHash = hashToken(apiKey);
+      const digest = tokenDigest(apiKey);
       // key id by token hash: the id is a pure function of the key, so this memo never goes stale;
-      // it spares the HMAC on every bearer request. Only well-formed keys are remembered.
-      let keyId = keyIdByHash.get(tokenHash);
+      // it spares the HMAC on every bearer request. Only well-formed keys are remembered. The map
+      // is keyed by the digest's bytes as a 32-character string, never by the key itself.
+      const memoKey = digest.toString('latin1');
+      let keyId = keyIdByHash.get(memoKey);
       if (keyId === undefined) {
         if (!/^lk_(app|agent)_[0-9A-Za-z]{20,100}$/.test(apiKey)) return undefined;
         keyId = deriveKeyId(apiKey);
         if (keyIdByHash.size >= KEY_ID_MEMO_MAX) keyIdByHash.clear();
-        keyIdByHash.set(tokenHash, keyId);
+        keyIdByHash.set(memoKey, keyId);
       }
       // The id is derived from the key, so also compare the stored SHA-256 to rule out id collisions.
-      return thenMaybe(lookupById(keyId), (rec) => (rec && digestsEqual(rec.keyHash, tokenHash) ? rec : undefined));
+      return thenMaybe(lookupById(keyId), (rec) => (rec && digestsEqual(rec.keyDigest, digest) ? rec : undefined));
     },
     async getMeta(appId, keyId) {
       const row = await repo.findKeyById(db, keyId);
