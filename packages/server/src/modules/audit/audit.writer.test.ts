@@ -18,12 +18,12 @@ afterEach(async () => {
   }
 });
 
-async function setup(file: 'file' | 'memory') {
+async function setup(file: 'file' | 'memory', opts: { batchesInFlight?: number } = {}) {
   const dir = file === 'file' ? mkdtempSync(path.join(tmpdir(), 'lk-audit-')) : undefined;
   const store = openStore(dir ? `sqlite:${path.join(dir, 'a.db')}` : 'sqlite::memory:');
   await migrateToLatest(store.db);
   const writer = new AuditWriter(store.db, 'r-test', pino({ level: 'silent' }), store.sqlite);
-  await writer.init(60_000);
+  await writer.init(60_000, opts);
   open.push({ store, writer, dir });
   return { store, writer };
 }
@@ -90,7 +90,8 @@ test('a failed commit rejects its batch and marks the writer unhealthy; the chai
 });
 
 test('a batch queued behind a failed one on the insert thread is refused, so the chain never skips rows', async () => {
-  const { store, writer } = await setup('file');
+  // Two batches in flight: the second is queued on the thread while the first fails.
+  const { store, writer } = await setup('file', { batchesInFlight: 2 });
   // The poisoned row fails slowly (a long recursive count first), so the next batch is queued
   // on the thread before the failure is known.
   store.sqlite!.exec(`CREATE TRIGGER poison BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-poison' BEGIN
@@ -114,6 +115,28 @@ test('a batch queued behind a failed one on the insert thread is refused, so the
   const rows = await chainOf(store);
   expectChain(rows, 1);
   expect(rows[0]!.grant_id).toBe('g-200');
+});
+
+test('by default one batch is in flight: rows appended while a batch fails wait, then chain onto the committed head', async () => {
+  const { store, writer } = await setup('file');
+  store.sqlite!.exec(`CREATE TRIGGER poison BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-poison' BEGIN
+    SELECT RAISE(ABORT, 'poisoned') FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c);
+  END`);
+  const first = Array.from({ length: 8 }, (_, k) =>
+    writer.append(k === 4 ? { ...event(k), grantId: 'g-poison' } : event(k)),
+  );
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  const second = Array.from({ length: 8 }, (_, k) => writer.append(event(100 + k)));
+  const outcomes = await Promise.allSettled([...first, ...second]);
+  expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok'))).toEqual([
+    ...Array(8).fill('poisoned'),
+    ...Array(8).fill('ok'),
+  ]);
+  expect(writer.healthy).toBe(true);
+  const rows = await chainOf(store);
+  expectChain(rows, 8);
+  expect(rows.map((r) => r.grant_id)).toEqual(Array.from({ length: 8 }, (_, k) => `g-${100 + k}`));
 });
 
 test('under sustained load the WAL stays bounded: checkpoints complete and the log restarts', async () => {
