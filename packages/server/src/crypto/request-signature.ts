@@ -25,6 +25,7 @@ import {
   type SignatureParamValue,
 } from '@latchkey/api';
 import { SignatureError } from './errors.js';
+import { parseProfileSignature, parseProfileSignatureInput } from './signature-fields.js';
 import { hmacSha256 } from './tokens.js';
 
 const HMAC_BYTES = 32;
@@ -172,8 +173,14 @@ function fieldValue(value: string | string[] | undefined): string | undefined {
   return value.trim();
 }
 
-function parseHeaderDictionary(value: string): Dictionary {
+/**
+ * Parses a signature field as an RFC 8941 dictionary: the profile's own serialization through the
+ * fast path, anything else through `structured-headers`.
+ */
+function parseHeaderDictionary(value: string, fast?: (v: string) => Dictionary | undefined): Dictionary {
   if (value.length > MAX_HEADER_CHARS) throw new SignatureError('malformed');
+  const parsed = fast?.(value);
+  if (parsed) return parsed;
   try {
     return parseDictionary(value);
   } catch {
@@ -205,8 +212,8 @@ function parseSignatureHeaders(headers: IncomingSignedRequest['headers']): {
   if (inputValue === undefined && signatureValue === undefined) throw new SignatureError('missing');
   if (inputValue === undefined || signatureValue === undefined) throw new SignatureError('malformed');
 
-  const inputs = parseHeaderDictionary(inputValue);
-  const signatures = parseHeaderDictionary(signatureValue);
+  const inputs = parseHeaderDictionary(inputValue, parseProfileSignatureInput);
+  const signatures = parseHeaderDictionary(signatureValue, parseProfileSignature);
   const input = inputs.get(SIGNATURE_LABEL);
   const sig = signatures.get(SIGNATURE_LABEL);
   if (inputs.size !== 1 || signatures.size !== 1 || input === undefined || sig === undefined) {
