@@ -1,6 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { deriveSigningKey, fingerprint, generateToken, hashToken, hmacSha256, digestsEqual, tokenDigest } from './tokens.js';
+import {
+  deriveSigningKey,
+  fingerprint,
+  generateToken,
+  hashToken,
+  hmacSha256,
+  digestsEqual,
+  tokenDigest,
+} from './tokens.js';
 
 describe('generateToken', () => {
   it('is the prefix plus 43 base62 characters for 32 bytes', () => {

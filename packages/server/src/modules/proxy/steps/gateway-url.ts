@@ -8,6 +8,8 @@ const bad = (message: string) => new LatchkeyError('invalid_request', { message,
  * parameter (`..;x`, which some Java servers strip).
  */
 function isDotLike(segment: string): boolean {
+  // Without a dot or a percent sign no spelling of a dot-segment is possible (the common case).
+  if (!segment.includes('.') && !segment.includes('%')) return false;
   const decoded = segment.replace(/%2e/gi, '.').replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
   return decoded.split(/[/\\]/).some((part) => /^\.{1,2}(;.*)?$/.test(part));
 }
@@ -31,6 +33,21 @@ export function checkGatewayPath(rawPath: string): string {
   return rawPath;
 }
 
+/** Origin and path prefix (no trailing slash) of base URLs, by their text; bounded, cleared when full. */
+const bases = new Map<string, { origin: string; prefix: string }>();
+const BASES_MAX = 10_000;
+
+function parsedBase(baseUrl: string): { origin: string; prefix: string } {
+  let b = bases.get(baseUrl);
+  if (!b) {
+    const url = new URL(baseUrl);
+    b = { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+    if (bases.size >= BASES_MAX) bases.clear();
+    bases.set(baseUrl, b);
+  }
+  return b;
+}
+
 /**
  * Joins a provider base URL and a gateway path with exactly one slash, keeping the base's own path
  * prefix (`https://api.openai.com/v1` + `/chat/completions` → `https://api.openai.com/v1/chat/completions`),
@@ -44,14 +61,13 @@ export function checkGatewayPath(rawPath: string): string {
  *   // 'https://api.openai.com/v1/models?limit=2'
  */
 export function joinGatewayUrl(baseUrl: string, path: string, search: string): URL {
-  const base = new URL(baseUrl);
-  const prefix = base.pathname.replace(/\/+$/, '');
+  const { origin, prefix } = parsedBase(baseUrl);
   const rest = path.replace(/^\/+/, '');
   const joined = path === '' ? prefix || '/' : `${prefix}/${rest}`;
-  const url = new URL(`${base.origin}${joined}${search}`);
-  url.hash = '';
+  const url = new URL(`${origin}${joined}${search}`);
+  if (url.hash !== '') url.hash = '';
   // Defence in depth: checkGatewayPath already refused every way out.
-  if (url.origin !== base.origin || (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`))) {
+  if (url.origin !== origin || (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`))) {
     throw bad('The gateway path must stay under the provider base URL.');
   }
   return url;
