@@ -14,6 +14,7 @@ export interface Cache<V> {
    * The cached value, or `load()`'s result, cached only if no invalidation arrived while loading
    * (so a read that raced a revocation never re-populates the cache with the old state). A hit is
    * returned as the value itself, not a promise (no microtask on the hot path); a miss as a promise.
+   * `load` must report failure by rejecting (an `async` function): a synchronous throw is not caught.
    *
    * @param since a {@link Cache.mark} taken before the read behind `load` began, when that read
    *   happened earlier (a row fetched along with another); invalidations since then keep it out.

@@ -65,6 +65,29 @@ const signatureInput = fc
   )
   .map(([items, params]) => `sig1=(${items.join(' ')})${params.map(([k, v]) => `;${k}=${v}`).join('')}`);
 
+// The profile's shape with distinct parameter keys: the fast path must take every one of these.
+const profileShaped = fc
+  .tuple(
+    fc.array(
+      plain.map((s) => `"${s}"`),
+      { maxLength: 6 },
+    ),
+    fc.uniqueArray(
+      fc.tuple(
+        paramKey,
+        fc.oneof(
+          fc.nat({ max: 2 ** 40 }).map(String),
+          plain.map((s) => `"${s}"`),
+        ),
+      ),
+      {
+        maxLength: 7,
+        selector: ([k]) => k,
+      },
+    ),
+  )
+  .map(([items, params]) => `sig1=(${items.join(' ')})${params.map(([k, v]) => `;${k}=${v}`).join('')}`);
+
 /** A value with one piece of noise spliced in at some position (or none). */
 function mutated(base: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return fc.tuple(base, noisy, fc.nat(), fc.nat({ max: 3 })).map(([s, noise, at, cut]) => {
@@ -81,6 +104,24 @@ describe('signature field fast path', () => {
         if (fast !== undefined) expect(comparable(fast)).toEqual(library(value));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  test('takes every value of the profile shape (so the agreement tests check something)', () => {
+    fc.assert(
+      fc.property(profileShaped, (value) => {
+        const fast = parseProfileSignatureInput(value);
+        expect(fast).toBeDefined();
+        expect(comparable(fast)).toEqual(library(value));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 48 }), (bytes) => {
+        const value = `sig1=:${Buffer.from(bytes).toString('base64')}:`;
+        expect(comparable(parseProfileSignature(value))).toEqual(library(value));
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -1,6 +1,6 @@
-import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import { randomBytes } from 'node:crypto';
 import { LatchkeyError } from '../../errors.js';
+import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { AgentsTable, Db } from '../../store/types.js';
 import type { AuditService } from '../audit/audit.service.js';

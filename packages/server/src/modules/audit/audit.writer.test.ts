@@ -128,6 +128,9 @@ test('by default one batch is in flight: rows appended while a batch fails wait,
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   const second = Array.from({ length: 8 }, (_, k) => writer.append(event(100 + k)));
+  // The first batch is still committing: the second waits on this thread, not on the insert thread.
+  await new Promise((r) => setImmediate(r));
+  expect(writer.queueDepth).toBe(8);
   const outcomes = await Promise.allSettled([...first, ...second]);
   expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok'))).toEqual([
     ...Array(8).fill('poisoned'),

@@ -95,9 +95,13 @@ export class AuditWriter {
    *   large as with two (one committing, one queued), and each row costs the thread less: fewer
    *   commits, each rewriting the same index leaves (issue 4: 9,200–10,900 → 10,350–11,570 req/s,
    *   insert thread 15.4–16.9 → 14.1–15.9 µs per row, in 3 interleaved pairs at 50 connections).
+   * @throws TypeError when `batchesInFlight` is not a positive integer; the database error when the
+   *   chain head cannot be read.
    */
   async init(probeIntervalMs = 1000, opts: { insertThread?: boolean; batchesInFlight?: number } = {}): Promise<void> {
-    this.#threadBatches = Math.max(1, Math.floor(opts.batchesInFlight ?? 1));
+    const n = opts.batchesInFlight ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new TypeError('batchesInFlight must be a positive integer');
+    this.#threadBatches = n;
     await this.#loadHead();
     const file = this.#sqlite?.name;
     const sqlite = this.#sqlite;
@@ -201,11 +205,11 @@ export class AuditWriter {
   }
 
   /**
-   * Commits what is pending as one batch. The chain head advances when the batch is hashed, so the
-   * next batch can be hashed and queued on the insert thread while this one commits (the thread
-   * commits in order). A failed commit bumps the epoch: the thread then refuses every batch of the
-   * old epoch still queued (they chain onto rows that were never written), and the next batch starts
-   * from the head re-read from the database once nothing is in flight.
+   * Commits what is pending as one batch. The chain head advances when the batch is hashed, so with
+   * `batchesInFlight` ≥ 2 the next batch can be hashed and queued on the insert thread while this one
+   * commits (the thread commits in order). A failed commit bumps the epoch: the thread then refuses
+   * every batch of the old epoch still queued (they chain onto rows that were never written), and the
+   * next batch starts from the head re-read from the database once nothing is in flight.
    */
   async #flush(): Promise<void> {
     if (this.#pending.length === 0 || this.#inFlight >= this.#maxInFlight()) return;

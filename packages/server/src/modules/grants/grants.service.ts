@@ -1,8 +1,8 @@
-import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { CreateGrantBody, Grant, ListGrantsQuery } from '@latchkey/api';
 import { LatchkeyError } from '../../errors.js';
+import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { GrantLookup } from '../../store/point-lookup.js';
 import type { Db, GrantsTable, ManagedSecretsTable } from '../../store/types.js';

@@ -1,8 +1,8 @@
-import { isPromise, thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import type { z } from 'zod';
 import type { AgentKeyOptions, KeyMeta, MintKeyBody } from '@latchkey/api';
 import { deriveSigningKey, digestsEqual, generateToken, hashToken, tokenDigest } from '../../crypto/tokens.js';
 import { LatchkeyError } from '../../errors.js';
+import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { PointLookup } from '../../store/point-lookup.js';
 import type { ApiKeysTable, Db, Executor } from '../../store/types.js';
@@ -11,6 +11,8 @@ import type { KeyringService } from '../keyring/keyring.service.js';
 import { assertKeyOptions, deriveKeyId, isActiveKey, keyPrefixOf, keyStatus } from './keys.fns.js';
 import * as repo from './keys.repo.js';
 
+/** A stored key hash: lowercase hex SHA-256, as `hashToken` writes it. */
+const STORED_HASH = /^[0-9a-f]{64}$/;
 /** Bound of the token-hash → key-id memo of bearer authentication (cleared when full). */
 const KEY_ID_MEMO_MAX = 10_000;
 
@@ -193,7 +195,8 @@ export function createKeysService(deps: {
       status: keyStatus(row, now().toISOString()),
       expiresAt: row.expires_at,
       signingKey,
-      keyDigest: Buffer.from(row.key_hash, 'hex'),
+      // A malformed stored hash (never written by this code) decodes to no bytes and matches nothing.
+      keyDigest: STORED_HASH.test(row.key_hash) ? Buffer.from(row.key_hash, 'hex') : Buffer.alloc(0),
     };
   }
 
@@ -212,7 +215,7 @@ export function createKeysService(deps: {
       const row = await deps.findById(keyId);
       return { rec: row ? await toAuth(row) : undefined };
     });
-    return isPromise(hit) ? hit.then(({ rec }) => atUse(rec)) : atUse(hit.rec);
+    return thenMaybe(hit, ({ rec }) => atUse(rec));
   }
 
   /** The key row of `agentId` named `keyId`, or `key_not_found` (other apps' and agents' keys too). */

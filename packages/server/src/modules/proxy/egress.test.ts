@@ -352,6 +352,8 @@ describe('templateUrl', () => {
 describe('parseTarget', () => {
   it('parses an absolute https URL and drops the fragment', () => {
     expect(parseTarget('https://api.example.com/v1?a=1#x').href).toBe('https://api.example.com/v1?a=1');
+    // An empty fragment too: `hash` reads '' for it, but `href` would keep the '#'.
+    expect(parseTarget('https://api.example.com/v1?a=1#').href).toBe('https://api.example.com/v1?a=1');
   });
 
   it('canonicalises numeric IPv4 forms to dotted decimal (what the binding and guard see)', () => {

@@ -178,13 +178,8 @@ export function createProxyService(deps: {
     audit.assertWritable();
     call.credential = cred;
     if (cred.type === 'aws_sigv4') return signWithSigV4(call, cred);
-    const redact = injectCredential(cred, secrets.openCredential(cred), call.headers, call.url);
-    if (isPromise(redact)) {
-      return redact.then((r) => {
-        call.redact = r;
-      });
-    }
-    call.redact = redact;
+    // Only `aws_sigv4` (above) signs asynchronously; every other type injects synchronously.
+    call.redact = injectCredential(cred, secrets.openCredential(cred), call.headers, call.url) as string[];
   }
 
   async function signWithSigV4(call: ProxyCall, cred: SealedCredential): Promise<void> {

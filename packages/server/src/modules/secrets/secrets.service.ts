@@ -1,9 +1,9 @@
-import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { CreateSecretBody, Injection, RotateSecretBody, SecretMeta, UpdateSecretBody } from '@latchkey/api';
 import type { ManagedSecretTemplate } from '@latchkey/providers';
 import { LatchkeyError } from '../../errors.js';
+import { thenMaybe, type MaybePromise } from '../../maybe-promise.js';
 import type { Cache, InvalidationBus } from '../../coordination/index.js';
 import type { PointLookup } from '../../store/point-lookup.js';
 import type { Db, ManagedSecretsTable } from '../../store/types.js';

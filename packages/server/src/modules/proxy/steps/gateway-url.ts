@@ -64,8 +64,10 @@ export function joinGatewayUrl(baseUrl: string, path: string, search: string): U
   const { origin, prefix } = parsedBase(baseUrl);
   const rest = path.replace(/^\/+/, '');
   const joined = path === '' ? prefix || '/' : `${prefix}/${rest}`;
-  const url = new URL(`${origin}${joined}${search}`);
-  if (url.hash !== '') url.hash = '';
+  const text = `${origin}${joined}${search}`;
+  const url = new URL(text);
+  // The setter re-serializes the URL: only when there is a fragment (even an empty one) to drop.
+  if (text.includes('#')) url.hash = '';
   // Defence in depth: checkGatewayPath already refused every way out.
   if (url.origin !== origin || (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`))) {
     throw bad('The gateway path must stay under the provider base URL.');

@@ -43,9 +43,10 @@ export function sanitizeHeaders(
 ): HeaderMap {
   const out: HeaderMap = {};
   const connection = headers['connection'];
-  // Headers named in `Connection` are hop-by-hop too; most requests name none beyond keep-alive.
+  // Headers named in `Connection` are hop-by-hop too. Most requests send only `keep-alive` or
+  // `close`, which name no other header: no set is built for them.
   const named =
-    connection === undefined
+    connection === undefined || /^\s*(keep-alive|close)\s*$/i.test(Array.isArray(connection) ? '' : connection)
       ? undefined
       : new Set(
           (Array.isArray(connection) ? connection.join(',') : connection)
@@ -53,7 +54,8 @@ export function sanitizeHeaders(
             .map((s) => s.trim().toLowerCase())
             .filter(Boolean),
         );
-  for (const name in headers) {
+  // Own keys only: a polluted prototype never becomes an upstream header.
+  for (const name of Object.keys(headers)) {
     const value = headers[name];
     if (value === undefined) continue;
     const n = name.toLowerCase();

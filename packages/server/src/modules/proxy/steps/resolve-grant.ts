@@ -40,7 +40,8 @@ function checkState(g: ResolvedGrant, nowIso: string): ResolvedGrant {
 /**
  * Step 4: resolves the grant by id within the caller's app. Another app's grant, a grant bound to
  * another agent, and (for an agent) a user grant not delegated to it are `grant_not_found` (404,
- * never 403). A cached grant an app key reaches is returned as is (no promise), else a promise.
+ * never 403). A cached grant is returned as is (no promise), except a user grant an agent reaches
+ * through a delegation (read asynchronously); a cache miss is a promise.
  *
  * @param nowIso the clock, injected.
  * @throws LatchkeyError `grant_not_found`, `grant_revoked`, `grant_expired` (at once, or as a rejection).

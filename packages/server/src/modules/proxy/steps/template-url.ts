@@ -70,7 +70,7 @@ export function parseTarget(target: string | undefined): URL {
       message: 'The target URL must not carry credentials.',
       details: { header: 'latchkey-target' },
     });
-  // The setter re-serializes the URL: only when there is a fragment to drop.
-  if (url.hash !== '') url.hash = '';
+  // The setter re-serializes the URL: only when there is a fragment (even an empty one) to drop.
+  if (target.includes('#')) url.hash = '';
   return url;
 }
