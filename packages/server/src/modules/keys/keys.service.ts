@@ -13,6 +13,17 @@ import * as repo from './keys.repo.js';
 
 /** A stored key hash: lowercase hex SHA-256, as `hashToken` writes it. */
 const STORED_HASH = /^[0-9a-f]{64}$/;
+/**
+ * The bytes of a stored key hash, in their own allocation (a cached record must not keep a slab of
+ * Node's shared Buffer pool alive). A malformed hash, never written by this code, matches nothing.
+ */
+function storedDigest(hex: string): Buffer {
+  if (!STORED_HASH.test(hex)) return Buffer.alloc(0);
+  const out = Buffer.allocUnsafeSlow(32);
+  out.write(hex, 'hex');
+  return out;
+}
+
 /** Bound of the token-hash → key-id memo of bearer authentication (cleared when full). */
 const KEY_ID_MEMO_MAX = 10_000;
 
@@ -195,8 +206,7 @@ export function createKeysService(deps: {
       status: keyStatus(row, now().toISOString()),
       expiresAt: row.expires_at,
       signingKey,
-      // A malformed stored hash (never written by this code) decodes to no bytes and matches nothing.
-      keyDigest: STORED_HASH.test(row.key_hash) ? Buffer.from(row.key_hash, 'hex') : Buffer.alloc(0),
+      keyDigest: storedDigest(row.key_hash),
     };
   }
 
