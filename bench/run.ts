@@ -4,7 +4,7 @@
  * Writes docs/benchmarks.md and bench/results/latest.json; exits 1 when the run is invalid
  * (non-2xx, errors or timeouts, a variant missing, a process that died), 2 on bad options.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as prettier from 'prettier';
 import { runAudit, type AuditResult } from './lib/audit.js';
@@ -149,6 +149,14 @@ try {
 } catch (err) {
   log(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
+}
+if (opts.renderFrom) {
+  // The same measurements rendered by the current report code (e.g. after a new report section).
+  const saved = JSON.parse(readFileSync(path.resolve(opts.renderFrom), 'utf8')) as BenchResults;
+  const reportPath = path.resolve(REPO_ROOT, opts.reportPath);
+  writeFileSync(reportPath, renderReport(saved));
+  log(`wrote ${path.relative(REPO_ROOT, reportPath)} from ${opts.renderFrom} (run of ${saved.date})`);
+  process.exit(0);
 }
 const interrupt = () =>
   void stopAllChildren()

@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly jsonPath: string;
   /** Where to copy the raw `.cpuprofile` (for a flame graph in DevTools or speedscope); none when unset. */
   readonly profileOut: string | undefined;
+  /** A saved results JSON to render the report from, measuring nothing (`--render`). */
+  readonly renderFrom: string | undefined;
 }
 
 /** Usage text. */
@@ -48,7 +50,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --seed N             seed of the round orders (default: time-based)
   --report FILE        markdown report (default docs/benchmarks.md)
   --json FILE          JSON results (default bench/results/latest.json)
-  --profile-out FILE   also keep the raw .cpuprofile (open it in Chrome DevTools or speedscope)`;
+  --profile-out FILE   also keep the raw .cpuprofile (open it in Chrome DevTools or speedscope)
+  --render FILE        measure nothing: write the report (--report) again from a saved results JSON`;
 
 function positive(name: string, v: string | undefined): number {
   const n = Number(v);
@@ -73,6 +76,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let reportPath = 'docs/benchmarks.md';
   let jsonPath = 'bench/results/latest.json';
   let profileOut: string | undefined;
+  let renderFrom: string | undefined;
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -95,6 +99,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (a === '--report') reportPath = next();
     else if (a === '--json') jsonPath = next();
     else if (a === '--profile-out') profileOut = next();
+    else if (a === '--render') renderFrom = next();
     else if (['--skip-scale', '--skip-audit', '--skip-profile', '--skip-pg'].includes(a)) flags.add(a);
     else throw new TypeError(`unknown option ${a}`);
   }
@@ -118,6 +123,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     reportPath,
     jsonPath,
     profileOut,
+    renderFrom,
   };
 }
 

@@ -3,6 +3,7 @@
  */
 import type { AuditResult } from './audit.js';
 import type { Summary, VariantResult } from './compare.js';
+import type { Measurement } from './load.js';
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { ProfileResult } from './profile.js';
@@ -123,6 +124,41 @@ function profileSection(p: ProfileResult | undefined, skipped: boolean): string[
   ];
 }
 
+/** `a / b / c` req/s of each round, in round order, and max ÷ min. */
+function roundsCell(runs: readonly Measurement[]): [string, string] {
+  const rps = runs.map((m) => m.rps);
+  if (rps.length === 0) return ['', ''];
+  return [rps.map((x) => f(x)).join(' / '), `${f(Math.max(...rps) / Math.min(...rps), 2)} ×`];
+}
+
+/**
+ * Run-to-run spread: every round's req/s (50 connections) of the comparison and the audit section.
+ * `direct` does the same work in every round, so its spread is the machine's own drift (other
+ * tenants, CPU frequency): when it is large, ratios of medians taken minutes apart carry that drift.
+ */
+function spreadSection(r: BenchResults): string[] {
+  const rows: string[][] = [];
+  for (const v of r.comparison) {
+    const runs = v.runs['50'];
+    if (v.available && runs?.length) rows.push([v.name, ...roundsCell(runs)]);
+  }
+  for (const a of r.audit) rows.push([`audit ${a.db} ${a.mode}`, ...roundsCell(a.runs)]);
+  if (rows.length === 0) return [];
+  const direct = r.comparison.find((v) => v.name === 'direct')?.runs['50'] ?? [];
+  const drift =
+    direct.length > 1
+      ? `The upstream called directly, the same work every round, moved by ${roundsCell(direct)[1]} between rounds on this run.`
+      : '';
+  return [
+    '## Run-to-run spread',
+    '',
+    `req/s at 50 connections in every round, in round order, and the largest ÷ the smallest. ${drift}`.trim(),
+    '',
+    table(['variant', 'req/s per round', 'max ÷ min'], rows),
+    '',
+  ];
+}
+
 /** One line of audit ratios: sync ÷ async per database, and PostgreSQL ÷ SQLite per mode. */
 function auditRatios(audit: readonly AuditResult[]): string {
   const rps = (db: string, mode: string) => audit.find((a) => a.db === db && a.mode === mode)?.summary.rps ?? NaN;
@@ -227,6 +263,7 @@ export function renderReport(r: BenchResults): string {
     '',
     ...r.comparison.map((v) => `- **${v.name}**: ${v.description}`),
     '',
+    ...spreadSection(r),
     '## Scale (stored grants)',
     '',
   );
