@@ -89,11 +89,11 @@ test('a failed commit rejects its batch and marks the writer unhealthy; the chai
   expect(rows.map((r) => r.grant_id)).toEqual(['g-1', 'g-3']);
 });
 
-test('a batch queued behind a failed one on the insert thread is refused, so the chain never skips rows', async () => {
-  // Two batches in flight: the second is queued on the thread while the first fails.
-  const { store, writer } = await setup('file', { batchesInFlight: 2 });
-  // The poisoned row fails slowly (a long recursive count first), so the next batch is queued
-  // on the thread before the failure is known.
+/**
+ * Appends a batch of 8 whose fifth row fails slowly (a trigger runs a long recursive count, then
+ * aborts), then, while that batch is still committing, a second batch of 8 (`g-100` … `g-107`).
+ */
+async function failingBatchThenAnother(store: Store, writer: AuditWriter) {
   store.sqlite!.exec(`CREATE TRIGGER poison BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-poison' BEGIN
     SELECT RAISE(ABORT, 'poisoned') FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c);
   END`);
@@ -103,6 +103,13 @@ test('a batch queued behind a failed one on the insert thread is refused, so the
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   const second = Array.from({ length: 8 }, (_, k) => writer.append(event(100 + k)));
+  return { first, second };
+}
+
+test('a batch queued behind a failed one on the insert thread is refused, so the chain never skips rows', async () => {
+  // Two batches in flight: the second is queued on the thread while the first fails.
+  const { store, writer } = await setup('file', { batchesInFlight: 2 });
+  const { first, second } = await failingBatchThenAnother(store, writer);
   const outcomes = await Promise.allSettled([...first, ...second]);
   // Every row of both batches is refused: the second chained onto rows that were never written.
   expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok'))).toEqual([
@@ -119,15 +126,7 @@ test('a batch queued behind a failed one on the insert thread is refused, so the
 
 test('by default one batch is in flight: rows appended while a batch fails wait, then chain onto the committed head', async () => {
   const { store, writer } = await setup('file');
-  store.sqlite!.exec(`CREATE TRIGGER poison BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-poison' BEGIN
-    SELECT RAISE(ABORT, 'poisoned') FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c);
-  END`);
-  const first = Array.from({ length: 8 }, (_, k) =>
-    writer.append(k === 4 ? { ...event(k), grantId: 'g-poison' } : event(k)),
-  );
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-  const second = Array.from({ length: 8 }, (_, k) => writer.append(event(100 + k)));
+  const { first, second } = await failingBatchThenAnother(store, writer);
   // The first batch is still committing: the second waits on this thread, not on the insert thread.
   await new Promise((r) => setImmediate(r));
   expect(writer.queueDepth).toBe(8);
