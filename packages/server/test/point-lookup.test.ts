@@ -70,11 +70,32 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
     const secrets = pointLookup(store, 'managed_secrets');
     const live = await read('g_live');
     expect(live?.grant).toEqual(await grants('g_live'));
-    // PostgreSQL: one round trip; the row that came as JSON equals the row read by itself (types too).
-    expect(live?.secret).toEqual(dialect === 'postgres' ? await secrets('ms_live') : undefined);
+    // One statement; the secret's row (PostgreSQL: as JSON) equals the row read by itself, types too.
+    expect(live?.secret).toEqual(await secrets('ms_live'));
+    expect(live?.secret).toMatchObject({ id: 'ms_live', app_id: 'app_1', version: 1 });
     expect(await read('g_gone')).toEqual({ grant: await grants('g_gone'), secret: undefined });
     expect(await read('g_none')).toEqual({ grant: await grants('g_none'), secret: undefined });
     expect(await read('g_missing')).toBeUndefined();
+    expect(await read("g_live' OR '1'='1")).toBeUndefined();
+  });
+
+  test('a grant read never carries a secret of another app, even one its row names', async () => {
+    const store = await seeded(dialect);
+    await store.db
+      .insertInto('apps')
+      .values(appRow({ id: 'app_2' }))
+      .execute();
+    await store.db
+      .insertInto('managed_secrets')
+      .values(secretRow({ id: 'ms_other', app_id: 'app_2', slug: 'o' }))
+      .execute();
+    await store.db
+      .insertInto('grants')
+      .values(grantRow({ id: 'g_cross', managed_secret_id: 'ms_other' }))
+      .execute();
+    const read = await grantLookup(store)('g_cross');
+    expect(read?.grant.id).toBe('g_cross');
+    expect(read?.secret).toBeUndefined();
   });
 
   test('a column added by a later migration does not break lookups already prepared (rolling upgrade)', async () => {
@@ -126,6 +147,26 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
       release();
       await expect(tx).rejects.toThrow('roll back');
       expect(await read).toMatchObject({ id: 'ms_live', deleted_at: null });
+    });
+
+    test('SQLite grant reads inside an open transaction wait for it too (the joined secret included)', async () => {
+      const store = await seeded(dialect);
+      const read = grantLookup(store);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const tx = store.db.transaction().execute(async (t) => {
+        await t.updateTable('managed_secrets').set({ deleted_at: 'now' }).where('id', '=', 'ms_live').execute();
+        await t.updateTable('grants').set({ revoked_at: 'now' }).where('id', '=', 'g_live').execute();
+        await gate;
+        throw new Error('roll back');
+      });
+      await new Promise((r) => setTimeout(r, 10));
+      const pending = read('g_live');
+      release();
+      await expect(tx).rejects.toThrow('roll back');
+      const got = await pending;
+      expect(got?.grant).toMatchObject({ id: 'g_live', revoked_at: null });
+      expect(got?.secret).toMatchObject({ id: 'ms_live', deleted_at: null });
     });
   }
 });

@@ -18,15 +18,21 @@ export interface AadContext {
   readonly field: string;
 }
 
-function pushPart(parts: Buffer[], value: string): void {
+function partLength(value: string): number {
   if (typeof value !== 'string' || value.length === 0) {
     throw new TypeError('AAD parts must be non-empty strings');
   }
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.byteLength > MAX_PART_BYTES) throw new TypeError('AAD part is too long');
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(bytes.byteLength, 0);
-  parts.push(len, bytes);
+  const n = Buffer.byteLength(value, 'utf8');
+  if (n > MAX_PART_BYTES) throw new TypeError('AAD part is too long');
+  return n;
+}
+
+const DOMAIN_BYTES = Buffer.byteLength(AAD_DOMAIN, 'utf8');
+
+/** Writes `u16 BE n | utf8(value)` at `at` (`n` = the value's byte length); returns the offset after it. */
+function putPart(out: Buffer, at: number, value: string, n: number): number {
+  out.writeUInt16BE(n, at);
+  return at + 2 + out.write(value, at + 2, 'utf8');
 }
 
 /**
@@ -40,11 +46,17 @@ function pushPart(parts: Buffer[], value: string): void {
  * @example buildAad({ appId: 'app_1', table: 'managed_secret', recordId: 'ms_1', field: 'value' })
  */
 export function buildAad(context: AadContext): Buffer {
-  const parts: Buffer[] = [];
-  pushPart(parts, AAD_DOMAIN);
-  pushPart(parts, context.appId);
-  pushPart(parts, context.table);
-  pushPart(parts, context.recordId);
-  pushPart(parts, context.field);
-  return Buffer.concat(parts);
+  const { appId, table, recordId, field } = context;
+  const a = partLength(appId);
+  const t = partLength(table);
+  const r = partLength(recordId);
+  const f = partLength(field);
+  // One allocation (a cache miss builds two of these; ten small buffers and a concat cost ~1 µs more).
+  const out = Buffer.allocUnsafe(10 + DOMAIN_BYTES + a + t + r + f);
+  let at = putPart(out, 0, AAD_DOMAIN, DOMAIN_BYTES);
+  at = putPart(out, at, appId, a);
+  at = putPart(out, at, table, t);
+  at = putPart(out, at, recordId, r);
+  putPart(out, at, field, f);
+  return out;
 }
