@@ -8,7 +8,7 @@ import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { ProfileResult } from './profile.js';
 import { hotspotShares, suggestionsFor } from './suggestions.js';
-import type { ScaleResult } from './scale.js';
+import { WORKING_SET, type ScaleResult } from './scale.js';
 import type { TargetCheck } from './targets.js';
 
 /** Everything one run produced (also the shape of bench/results/latest.json). */
@@ -270,7 +270,10 @@ export function renderReport(r: BenchResults): string {
   if (r.scale.length) {
     lines.push(
       '`GET /v1/forward`, bearer, 50 connections, ' +
-        `${o.scaleDurationS} s per run, ${o.rounds} round(s); every request names a random grant among all stored ones. ` +
+        `${o.scaleDurationS} s per run, ${o.rounds} round(s). Two access patterns: **uniform**, every request names a random grant among all ` +
+        'stored ones (at 1,000,000 nearly every call misses the caches and reads its grant and secret from the database, and unwraps its DEK); ' +
+        `**working set**, every request names a random grant among the first ${WORKING_SET.toLocaleString('en-US')} (run where more are stored: ` +
+        'what the stored count alone costs calls whose grants are in use). The target’s verdict is taken on uniform. ' +
         'Seeded directly into the database (multi-row INSERTs on SQLite, `INSERT … SELECT unnest(…)` on PostgreSQL, one transaction per 50,000 rows): ' +
         'N managed secrets, each sealed through the server’s keyring under its own DEK with its own row-bound AAD, and one grant per secret ' +
         '(plus the secret and grant created through the API as templates). Latchkey is restarted after seeding.',
@@ -279,6 +282,7 @@ export function renderReport(r: BenchResults): string {
         [
           'database',
           'grants stored',
+          'requests name',
           'seeding s',
           'req/s',
           'p50 ms',
@@ -290,6 +294,7 @@ export function renderReport(r: BenchResults): string {
         r.scale.map((x) => [
           x.db,
           f(x.size),
+          (x.pattern ?? 'uniform') === 'uniform' ? `any of ${f(x.size)}` : `one of ${f(Math.min(x.size, WORKING_SET))}`,
           f(x.seedSeconds, 1),
           f(x.summary.rps),
           ms(x.summary.p50Ms),

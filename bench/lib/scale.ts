@@ -1,7 +1,11 @@
 /**
  * Scale: `/v1/forward` (bearer, 50 connections) with 10 … 1,000,000 grants and secrets stored,
- * seeded directly into the database, on SQLite and PostgreSQL. Every request names a random grant
- * among all of them, so the server's caches cannot hide the size.
+ * seeded directly into the database, on SQLite and PostgreSQL, under two access patterns:
+ *
+ * - `uniform`: every request names a random grant among all stored ones, so at 1,000,000 nearly
+ *   every call misses the server's caches (the target's verdict);
+ * - `working-set`: every request names a random grant among the first {@link WORKING_SET} (or all,
+ *   when fewer are stored): what the stored count alone costs calls whose grants are in use.
  */
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
@@ -19,10 +23,18 @@ import { forwardBearerRequest } from '../variants/latchkey.js';
 /** The database kinds measured. */
 export type DbKind = 'sqlite' | 'postgres';
 
-/** One size on one database. */
+/** Which grants the requests name (see the module comment). */
+export type AccessPattern = 'uniform' | 'working-set';
+
+/** Grants in the `working-set` pattern. */
+export const WORKING_SET = 1_000;
+
+/** One size on one database under one access pattern. */
 export interface ScaleResult {
   readonly db: DbKind;
   readonly size: number;
+  /** Absent in results saved before the working-set pattern existed: `uniform`. */
+  readonly pattern?: AccessPattern;
   /** Seconds the direct seeding took. */
   readonly seedSeconds: number;
   readonly runs: Measurement[];
@@ -42,6 +54,8 @@ export interface ScaleSettings extends Omit<RunSettings, 'connections'> {
   readonly seed: number;
 }
 
+const PATTERNS: readonly AccessPattern[] = ['uniform', 'working-set'];
+
 /** Seeds through `bench/seed.ts` in a child process (a million rows stay out of this heap). */
 async function seedInChild(opts: Omit<SeedOptions, 'log'>, log: (m: string) => void): Promise<number> {
   const stdout = await runChild(
@@ -60,7 +74,7 @@ interface Setup {
   readonly size: number;
   readonly seedSeconds: number;
   readonly lk: LatchkeyServer;
-  readonly target: Target;
+  readonly targets: Record<AccessPattern, Target>;
 }
 
 /** Creates the database, initializes it through the API, seeds it, and restarts Latchkey on it. */
@@ -91,24 +105,27 @@ async function prepare(db: DbKind, size: number, s: ScaleSettings, cleanup: Clea
     port: first.port,
     ...(dbUrl ? { databaseUrl: dbUrl } : {}),
   });
+  const target = (pattern: AccessPattern, among: number): Target => ({
+    label: `${name}${pattern === 'uniform' ? '' : `-ws${among}`}`,
+    origin: lk.origin,
+    request: forwardBearerRequest(first.init!.appKey, s.upstream, () => seededGrantId(randomInt(among))),
+    serverPids: () => [lk.child.pid],
+    children: [lk.child],
+  });
   return {
     db,
     size,
     seedSeconds,
     lk,
-    target: {
-      label: name,
-      origin: lk.origin,
-      request: forwardBearerRequest(first.init!.appKey, s.upstream, () => seededGrantId(randomInt(size))),
-      serverPids: () => [lk.child.pid],
-      children: [lk.child],
-    },
+    targets: { uniform: target('uniform', size), 'working-set': target('working-set', Math.min(size, WORKING_SET)) },
   };
 }
 
 /**
- * Runs the scale section: for each database, prepares every size, then measures them in rounds of
- * shuffled order (50 connections, random grants) and reports medians and peak RSS.
+ * Runs the scale section: for each database, prepares every size, then measures every size and
+ * access pattern in rounds of shuffled order (50 connections) and reports medians and peak RSS
+ * (over the process's life: both patterns of a size run on one process). The `working-set` pattern
+ * runs only where more than {@link WORKING_SET} grants are stored; below that it is `uniform`.
  */
 export async function runScale(s: ScaleSettings): Promise<ScaleResult[]> {
   const results: ScaleResult[] = [];
@@ -117,20 +134,26 @@ export async function runScale(s: ScaleSettings): Promise<ScaleResult[]> {
     const cleanup = newCleanup();
     try {
       for (const size of s.sizes) setups.push(await prepare(db, size, s, cleanup));
-      const runs = new Map<Setup, Measurement[]>(setups.map((x) => [x, []]));
+      // Where no more than the working set is stored, both patterns name the same grants: one run.
+      const cases = setups.flatMap((x) =>
+        PATTERNS.filter((p) => p === 'uniform' || x.size > WORKING_SET).map((pattern) => ({ x, pattern })),
+      );
+      const runs = new Map<(typeof cases)[number], Measurement[]>(cases.map((c) => [c, []]));
       for (let r = 0; r < s.rounds; r++) {
-        for (const x of shuffled(setups, s.seed + 100 + r)) {
-          const m = await measure(x.target, { ...s, connections: 50 });
-          if (m) runs.get(x)!.push(m);
+        for (const c of shuffled(cases, s.seed + 100 + r)) {
+          const m = await measure(c.x.targets[c.pattern], { ...s, connections: 50 });
+          if (m) runs.get(c)!.push(m);
         }
       }
-      for (const x of setups) {
+      for (const c of cases) {
+        const { x } = c;
         results.push({
           db,
           size: x.size,
+          pattern: c.pattern,
           seedSeconds: x.seedSeconds,
-          runs: runs.get(x)!,
-          summary: summarize(runs.get(x)!),
+          runs: runs.get(c)!,
+          summary: summarize(runs.get(c)!),
           peakRssMb: totalPeakRssMb([x.lk.child.pid]),
           endRssMb: rssMb(x.lk.child.pid),
         });

@@ -3,7 +3,7 @@
  */
 import type { AuditResult } from './audit.js';
 import type { Summary, VariantResult } from './compare.js';
-import type { ScaleResult } from './scale.js';
+import { WORKING_SET, type ScaleResult } from './scale.js';
 
 /** PASS/MISS for a target; `info` for a figure reported without a target; `n/a` when not measured. */
 export type Verdict = 'PASS' | 'MISS' | 'info' | 'n/a';
@@ -99,7 +99,9 @@ export function checkTargets(
     );
   }
   for (const db of ['sqlite', 'postgres'] as const) {
-    const rows = scale.filter((r) => r.db === db).sort((a, b) => a.size - b.size);
+    const rows = scale
+      .filter((r) => r.db === db && (r.pattern ?? 'uniform') === 'uniform')
+      .sort((a, b) => a.size - b.size);
     if (rows.length < 2) continue;
     const small = rows[0]!;
     const large = rows[rows.length - 1]!;
@@ -108,12 +110,27 @@ export function checkTargets(
     out.push({
       area: 'scale',
       subject: db,
-      metric: `req/s at ${large.size.toLocaleString('en-US')} ÷ at ${small.size.toLocaleString('en-US')} grants`,
+      metric: `req/s at ${large.size.toLocaleString('en-US')} ÷ at ${small.size.toLocaleString('en-US')} grants, each call a random stored grant`,
       value: ratio,
       unit: '×',
       target: '≥ 0.90 (10 → 1,000,000)',
       verdict: check(ratio >= 0.9, isFull, ratio),
     });
+    // The same stored counts, calls spread over a working set the caches hold (the small size's
+    // uniform run names the same grants when it stores no more than the working set).
+    const ws = scale.find((r) => r.db === db && r.size === large.size && r.pattern === 'working-set');
+    if (ws && small.size <= WORKING_SET) {
+      const wsRatio = ws.summary.rps / small.summary.rps;
+      out.push({
+        area: 'scale',
+        subject: db,
+        metric: `req/s at ${large.size.toLocaleString('en-US')} ÷ at ${small.size.toLocaleString('en-US')} grants, each call one of ${WORKING_SET.toLocaleString('en-US')} grants`,
+        value: wsRatio,
+        unit: '×',
+        target: '(reported)',
+        verdict: check(wsRatio >= 0.9, false, wsRatio),
+      });
+    }
     out.push({
       area: 'scale',
       subject: db,
