@@ -70,6 +70,16 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
     const secrets = pointLookup(store, 'managed_secrets');
     const live = await read('g_live');
     expect(live?.grant).toEqual(await grants('g_live'));
+    // Against Kysely's own reads: the same values, types and key order as an ordinary row.
+    const kyselyGrant = await store.db.selectFrom('grants').selectAll().where('id', '=', 'g_live').executeTakeFirst();
+    const kyselySecret = await store.db
+      .selectFrom('managed_secrets')
+      .selectAll()
+      .where('id', '=', 'ms_live')
+      .executeTakeFirst();
+    expect(live?.grant).toStrictEqual(kyselyGrant);
+    expect(Object.keys(live!.grant)).toEqual(Object.keys(kyselyGrant!));
+    expect(live?.secret).toStrictEqual(kyselySecret);
     // One statement; the secret's row (PostgreSQL: as JSON) equals the row read by itself, types too.
     expect(live?.secret).toEqual(await secrets('ms_live'));
     expect(live?.secret).toMatchObject({ id: 'ms_live', app_id: 'app_1', version: 1 });

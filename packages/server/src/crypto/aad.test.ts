@@ -26,8 +26,13 @@ describe('buildAad', () => {
     );
   });
 
-  test('equals the part-by-part layout for any parts, multi-byte UTF-8 included', () => {
-    const part = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
+  test('equals the part-by-part layout for any parts: multi-byte UTF-8, lone and reversed surrogates included', () => {
+    // Any UTF-16 code unit, so lone high and low surrogates appear anywhere in a part.
+    const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    const part = fc.oneof(
+      fc.string({ unit, minLength: 1, maxLength: 40 }),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+    );
     fc.assert(
       fc.property(part, part, part, part, (appId, table, recordId, field) => {
         expect(buildAad({ appId, table, recordId, field }).equals(reference([appId, table, recordId, field]))).toBe(
@@ -39,8 +44,11 @@ describe('buildAad', () => {
   });
 
   test('keeps the length prefix unambiguous and encodes a lone surrogate as UTF-8 does (U+FFFD), and refuses empty or oversized parts', () => {
-    const lone = buildAad({ appId: 'a\ud800', table: 't', recordId: 'r', field: 'f' });
-    expect(lone.equals(reference(['a\ud800', 't', 'r', 'f']))).toBe(true);
+    for (const odd of ['a\ud800', '\udc00', '\udc00\ud800', 'x\ud83dy']) {
+      const lone = buildAad({ appId: odd, table: 't', recordId: 'r', field: 'f' });
+      expect(lone.equals(reference([odd, 't', 'r', 'f']))).toBe(true);
+      expect(lone.includes(Buffer.from([0xef, 0xbf, 0xbd]))).toBe(true);
+    }
     const a = buildAad({ appId: 'ab', table: 'c', recordId: 'r', field: 'f' });
     const b = buildAad({ appId: 'a', table: 'bc', recordId: 'r', field: 'f' });
     expect(a.equals(b)).toBe(false);

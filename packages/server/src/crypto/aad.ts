@@ -43,6 +43,7 @@ function putPart(out: Buffer, at: number, value: string, n: number): number {
  * @param context The app, table, record and field a sealed value belongs to.
  * @returns The AAD bytes to pass to `sealValue` / `openValue`.
  * @throws {TypeError} When a part is empty, not a string, or longer than 65535 UTF-8 bytes.
+ * @throws {Error} If the UTF-8 encoder wrote another length than it measured (never on Node 20/22).
  * @example buildAad({ appId: 'app_1', table: 'managed_secret', recordId: 'ms_1', field: 'value' })
  */
 export function buildAad(context: AadContext): Buffer {
@@ -57,6 +58,9 @@ export function buildAad(context: AadContext): Buffer {
   at = putPart(out, at, appId, a);
   at = putPart(out, at, table, t);
   at = putPart(out, at, recordId, r);
-  putPart(out, at, field, f);
+  at = putPart(out, at, field, f);
+  // The size came from Buffer.byteLength and the bytes from write(): were they ever to disagree,
+  // the tail would hold stale pool memory and the AAD would change silently.
+  if (at !== out.byteLength) throw new Error('AAD encoding length mismatch');
   return out;
 }

@@ -152,7 +152,7 @@ export function pointLookup<T extends PointTable>(
 /** A grant, and its live secret's row when the database returned it in the same read. */
 export interface GrantRead {
   readonly grant: GrantsTable;
-  /** The grant's secret, unless it is deleted (or the grant has none). */
+  /** The grant's secret, unless it is deleted, belongs to another app, or the grant has none. */
   readonly secret: ManagedSecretsTable | undefined;
 }
 
@@ -187,11 +187,12 @@ export function grantLookup(store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pg
   if (!pgPool) {
     const secretNames = COLUMNS.managed_secrets;
     const text = `SELECT ${grantColumns}, ${secretNames.map((c) => `s.${c}`).join(', ')} ${GRANT_SECRET_JOIN}?`;
+    // `s.id` is NULL when the join found no live secret of the grant's app.
+    const secretIdAt = COLUMNS.grants.length + secretNames.indexOf('id');
     const split = (values: readonly unknown[]): GrantRead => {
       const grant = rowFrom<GrantsTable>(COLUMNS.grants, values);
-      // `s.id` is NULL when the join found no live secret.
       const secret =
-        values[COLUMNS.grants.length] === null
+        values[secretIdAt] === null
           ? undefined
           : rowFrom<ManagedSecretsTable>(secretNames, values, COLUMNS.grants.length);
       return { grant, secret };

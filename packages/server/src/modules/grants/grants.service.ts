@@ -130,7 +130,7 @@ export function createGrantsService(deps: {
   /** Per-replica cache of resolved grants, invalidated cluster-wide through `bus`. */
   cache: Cache<{ g: ResolvedGrant | null }>;
   bus: Pick<InvalidationBus, 'publish'>;
-  /** Prepared read of a grant by id, with its secret's row where the database joins it (the proxy's cache-miss path). */
+  /** Prepared read of a grant by id with its live secret's row, joined in the same read (the proxy's cache-miss path). */
   findById: GrantLookup;
   /** Caches a secret row that came with a grant read (the secrets service's, wired late). */
   primeSecret?: { mark(): number; prime(row: ManagedSecretsTable, mark: number): Promise<void> };
