@@ -142,26 +142,11 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
       expect(rows.every((r) => /^lk_point_[0-9a-f]{16}$/.test(r.name))).toBe(true);
     });
   } else {
-    test('SQLite reads inside an open transaction wait for it instead of seeing its uncommitted writes', async () => {
-      const store = await seeded(dialect);
-      const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
-      let release!: () => void;
-      const gate = new Promise<void>((r) => (release = r));
-      const tx = store.db.transaction().execute(async (t) => {
-        await t.updateTable('managed_secrets').set({ deleted_at: 'now' }).where('id', '=', 'ms_live').execute();
-        await gate;
-        throw new Error('roll back');
-      });
-      await new Promise((r) => setTimeout(r, 10));
-      const read = live('ms_live');
-      release();
-      await expect(tx).rejects.toThrow('roll back');
-      expect(await read).toMatchObject({ id: 'ms_live', deleted_at: null });
-    });
-
-    test('SQLite grant reads inside an open transaction wait for it too (the joined secret included)', async () => {
-      const store = await seeded(dialect);
-      const read = grantLookup(store);
+    /**
+     * Starts `read` while a transaction holds uncommitted writes (the live secret deleted, the live
+     * grant revoked), then rolls the transaction back; resolves with what the read returned.
+     */
+    async function readDuringRolledBackWrite<T>(store: Store, read: () => Promise<T>): Promise<T> {
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       const tx = store.db.transaction().execute(async (t) => {
@@ -171,10 +156,25 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
         throw new Error('roll back');
       });
       await new Promise((r) => setTimeout(r, 10));
-      const pending = read('g_live');
+      const pending = read();
       release();
       await expect(tx).rejects.toThrow('roll back');
-      const got = await pending;
+      return pending;
+    }
+
+    test('SQLite reads inside an open transaction wait for it instead of seeing its uncommitted writes', async () => {
+      const store = await seeded(dialect);
+      const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+      expect(await readDuringRolledBackWrite(store, () => live('ms_live'))).toMatchObject({
+        id: 'ms_live',
+        deleted_at: null,
+      });
+    });
+
+    test('SQLite grant reads inside an open transaction wait for it too (the joined secret included)', async () => {
+      const store = await seeded(dialect);
+      const read = grantLookup(store);
+      const got = await readDuringRolledBackWrite(store, () => read('g_live'));
       expect(got?.grant).toMatchObject({ id: 'g_live', revoked_at: null });
       expect(got?.secret).toMatchObject({ id: 'ms_live', deleted_at: null });
     });
