@@ -4,20 +4,24 @@
 // Each thread owns its own connection to the SQLite file (WAL: readers are not blocked, writers
 // take turns through the busy timeout). Two roles:
 //
-// - `insert`: inserts a batch of already hashed audit rows in one transaction, then answers. The
-//   chain (sequence numbers, hashes) is decided on the main thread, so the order of rows never
-//   depends on this thread.
+// - `insert`: builds the records of a batch (canonical JSON, `audit.chain.mjs`, the same code the
+//   event loop uses for inline commits), chains their hashes onto the head it is given (or onto its
+//   own last batch's), inserts them in one transaction, then answers with the new head. Sequence
+//   numbers are decided on the main thread, which sends batches one after another; this thread
+//   commits them in order, so the order of rows never depends on it.
 // - `checkpoint`: runs a PASSIVE WAL checkpoint on a timer, so inline commits on the event loop
 //   (light load) never pay for one: that connection has automatic checkpoints off while the threads
 //   run, and a PASSIVE checkpoint never blocks writers. Under sustained load the insert thread
 //   checkpoints after its own commits (see below).
 //
-// Messages in:  { id, epoch, rows }  (insert; rows are arrays in ROW_COLUMNS order)  |  { id, close: true }
-// Messages out: { id, ok: true } | { id, ok: false, code, message }
+// Messages in:  { id, epoch, start: [seq, hash] | null, fields }  (insert; fields: `recordFields`
+//               arrays in chain order)  |  { id, close: true }
+// Messages out: { id, ok: true, seq, hash } | { id, ok: false, code, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { chainRows, ROW_COLUMNS } from './audit.chain.mjs';
 
-const { file, role, columns, busyTimeoutMs, checkpointIntervalMs } = workerData;
+const { file, role, replicaId, busyTimeoutMs, checkpointIntervalMs } = workerData;
 const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 const db = new SQLite(file);
 db.pragma('journal_mode = WAL');
@@ -45,7 +49,7 @@ const insertAll =
   role === 'insert'
     ? (() => {
         const stmt = db.prepare(
-          `INSERT INTO audit_events (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+          `INSERT INTO audit_events (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`,
         );
         return db.transaction((rows) => {
           for (const r of rows) stmt.run(r);
@@ -55,6 +59,12 @@ const insertAll =
 
 /** The epoch of the last failed batch: queued batches of the same epoch are refused. */
 let failedEpoch = -1;
+/** `[seq, hash]` of the last row this thread committed; null before its first batch and after a failure. */
+let head = null;
+
+function refuse(id, code, message) {
+  parentPort.postMessage({ id, ok: false, code, message });
+}
 
 parentPort.on('message', (msg) => {
   if (msg.close) {
@@ -69,20 +79,24 @@ parentPort.on('message', (msg) => {
   }
   if (msg.epoch === failedEpoch) {
     // An earlier batch of this epoch failed: this one chains onto rows that were never written.
-    parentPort.postMessage({ id: msg.id, ok: false, code: 'AFTER_FAILED_BATCH', message: 'an earlier batch failed' });
+    refuse(msg.id, 'AFTER_FAILED_BATCH', 'an earlier batch failed');
+    return;
+  }
+  const start = msg.start ?? head;
+  if (start === null) {
+    failedEpoch = msg.epoch;
+    refuse(msg.id, 'NO_CHAIN_HEAD', 'no chain head to extend');
     return;
   }
   try {
-    insertAll.immediate(msg.rows);
-    parentPort.postMessage({ id: msg.id, ok: true });
+    const { rows, seq, hash } = chainRows(msg.fields, replicaId, start[0], start[1]);
+    insertAll.immediate(rows);
+    head = [seq, hash];
+    parentPort.postMessage({ id: msg.id, ok: true, seq, hash });
   } catch (err) {
     failedEpoch = msg.epoch;
+    head = null;
     // Only the driver's code and message cross back; rows are never echoed.
-    parentPort.postMessage({
-      id: msg.id,
-      ok: false,
-      code: err?.code ?? 'UNKNOWN',
-      message: String(err?.message ?? err),
-    });
+    refuse(msg.id, err?.code ?? 'UNKNOWN', String(err?.message ?? err));
   }
 });

@@ -6,6 +6,7 @@ import { afterEach, expect, test } from 'vitest';
 import { openStore, type Store } from '../../store/database.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { chainHash, GENESIS_HASH } from './audit.fns.js';
+import { auditRecordJson } from './audit.record.js';
 import type { AuditInput } from './audit.types.js';
 import { AuditWriter } from './audit.writer.js';
 
@@ -64,6 +65,57 @@ test('a file database commits on the insert thread; committed rows are readable 
   const rows = await chainOf(store);
   expectChain(rows, 50);
   expect(new Set(rows.map((r) => r.grant_id)).size).toBe(50);
+});
+
+/** An event with every optional member set, including map keys that are special to JavaScript. */
+const fullEvent = (n: number): AuditInput => ({
+  ...event(n),
+  actor: { keyPrefix: 'lk_agent_abc', caller: 'agent', agentId: `agent-${n}` },
+  principalType: 'user',
+  appUserId: `user-${n}`,
+  grantKind: 'user',
+  managedSecretId: `s-${n}`,
+  providerId: 'github',
+  method: 'POST',
+  url: 'https://api.example.com/v1/x?q=[REDACTED]',
+  errorCode: null,
+  reason: 'r\u00e9sum\u00e9 "quoted" \n',
+  context: JSON.parse('{"__proto__":"p","constructor":"c","10":"ten","b":"\\u2028"}') as Record<string, string>,
+  trace: { runId: `run-${n}`, threadId: 't', tool: 'search', role: 'assistant' },
+  details: { front_door: 'forward', count: n, ok: true, none: null },
+});
+
+test('thread batches and inline commits extend one chain, and the thread writes the records the event loop would', async () => {
+  const { store, writer } = await setup('file');
+  expect(writer.usesInsertThread).toBe(true);
+  const events: AuditInput[] = [];
+  const append = (e: AuditInput) => (events.push(e), writer.append(e));
+  // 10 rows in one tick go to the insert thread, 1 row alone commits inline, then the thread again:
+  // the thread must chain onto the inline row, not onto its own last batch.
+  await Promise.all(Array.from({ length: 10 }, (_, k) => append(fullEvent(k))));
+  await append(event(10));
+  await Promise.all(Array.from({ length: 10 }, (_, k) => append(fullEvent(11 + k))));
+  const rows = await store.db
+    .selectFrom('audit_events')
+    .select(['chain_seq', 'ts', 'record'])
+    .where('replica_id', '=', 'r-test')
+    .orderBy('chain_seq')
+    .execute();
+  expectChain(await chainOf(store), 21);
+  expect(rows.map((r) => r.record)).toEqual(
+    rows.map((r, k) => auditRecordJson(events[k]!, 'r-test', r.ts, Number(r.chain_seq))),
+  );
+});
+
+test('with two batches in flight, a batch sent while the thread still commits the previous one chains onto it', async () => {
+  const { store, writer } = await setup('file', { batchesInFlight: 2 });
+  const all: Promise<void>[] = [];
+  for (let round = 0; round < 30; round++) {
+    for (let k = 0; k < 8; k++) all.push(writer.append(event(round * 8 + k)));
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(all);
+  expectChain(await chainOf(store), 240);
 });
 
 test('an in-memory database commits on the main thread', async () => {

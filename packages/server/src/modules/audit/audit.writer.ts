@@ -4,9 +4,21 @@ import type { Database as SqliteDatabase, Transaction as SqliteTransaction } fro
 import { CompiledQuery } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../../store/types.js';
-import { chainHash, GENESIS_HASH } from './audit.fns.js';
-import { auditRecordJson, auditRow, ROW_COLUMNS, type RowValues } from './audit.record.js';
+import {
+  chainRows,
+  GENESIS_HASH,
+  recordFields,
+  ROW_COLUMNS,
+  type RecordFields,
+  type RowValues,
+} from './audit.chain.mjs';
 import type { AuditInput } from './audit.types.js';
+
+/** The head of the chain after a batch the insert thread committed. */
+interface ChainEnd {
+  seq: number;
+  hash: string;
+}
 
 interface Pending {
   input: AuditInput;
@@ -57,7 +69,11 @@ export class AuditWriter {
   #epoch = 0;
   #scheduled = false;
   #headSeq = 0;
-  #headHash = GENESIS_HASH;
+  /**
+   * Hash of the row at `#headSeq`; undefined while a batch on the insert thread, which builds and
+   * hashes its own records, has not answered yet.
+   */
+  #headHash: string | undefined = GENESIS_HASH;
   #healthy = true;
   #probeTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -107,11 +123,13 @@ export class AuditWriter {
     const sqlite = this.#sqlite;
     if (sqlite && opts.insertThread !== false && file && file !== ':memory:' && !sqlite.memory) {
       const onDeath = () => void this.#stopThreads();
-      const insert = await AuditThread.start(file, 'insert', this.#log, onDeath);
-      const checkpoint = await AuditThread.start(file, 'checkpoint', this.#log, onDeath).catch(async (err) => {
-        await insert.close();
-        throw err;
-      });
+      const insert = await AuditThread.start(file, 'insert', this.replicaId, this.#log, onDeath);
+      const checkpoint = await AuditThread.start(file, 'checkpoint', this.replicaId, this.#log, onDeath).catch(
+        async (err) => {
+          await insert.close();
+          throw err;
+        },
+      );
       this.#threads = { insert, checkpoint };
       sqlite.pragma('wal_autocheckpoint = 0');
     }
@@ -205,9 +223,11 @@ export class AuditWriter {
   }
 
   /**
-   * Commits what is pending as one batch. The chain head advances when the batch is hashed, so with
-   * `batchesInFlight` ≥ 2 the next batch can be hashed and queued on the insert thread while this one
-   * commits (the thread commits in order). A failed commit bumps the epoch: the thread then refuses
+   * Commits what is pending as one batch. The chain's sequence advances when the batch is sent; the
+   * head hash is known once it is hashed: at once for an inline commit, when the insert thread
+   * answers for a batch it built and hashed itself. With `batchesInFlight` ≥ 2 the next batch can be
+   * queued on the thread while this one commits, and the thread chains it onto its own head (it
+   * commits in order). A failed commit bumps the epoch: the thread then refuses
    * every batch of the old epoch still queued (they chain onto rows that were never written), and the
    * next batch starts from the head re-read from the database once nothing is in flight.
    */
@@ -239,21 +259,33 @@ export class AuditWriter {
     const batch = this.#pending.splice(0, this.#pending.length);
     const startSeq = this.#headSeq;
     const startHash = this.#headHash;
-    let seq = startSeq;
-    let prev = startHash;
-    const rows: RowValues[] = new Array<RowValues>(batch.length);
-    for (let k = 0; k < batch.length; k++) {
-      const { input, ts } = batch[k]!;
-      seq += 1;
-      const record = auditRecordJson(input, this.replicaId, ts, seq);
-      const hash = chainHash(prev, record);
-      rows[k] = auditRow(input, this.replicaId, ts, seq, record, prev, hash);
-      prev = hash;
-    }
-    this.#headSeq = seq;
-    this.#headHash = prev;
+    const fields = new Array<RecordFields>(batch.length);
+    for (let k = 0; k < batch.length; k++) fields[k] = recordFields(batch[k]!.input, batch[k]!.ts);
+    const endSeq = startSeq + batch.length;
+    this.#headSeq = endSeq;
     try {
-      await this.#insert(rows, epoch);
+      const thread = this.#threads?.insert;
+      // A small batch (light load) commits inline: a commit of a row or two costs less than two
+      // thread hand-offs, and latency is what matters then. Under load, batches grow and go to the
+      // thread, which also builds and hashes their records, off the event loop. Batches are
+      // committed one at a time, so the two connections never write at once.
+      // Inline only when this is the one batch in flight: an inline commit must not overtake a batch
+      // queued on the thread (chain order), nor wait on the thread's write lock; so the head hash is
+      // known then. Nor while a Kysely transaction holds this connection: waiting for it would let
+      // a later batch, sent to the thread meanwhile, commit first.
+      if (thread?.alive && (batch.length > INLINE_MAX_ROWS || this.#inFlight > 1 || this.#sqlite?.inTransaction)) {
+        this.#headHash = undefined;
+        // Without a known head (a thread batch is still in flight) the thread continues its own chain.
+        const end = await thread.insert(fields, epoch, startHash === undefined ? null : [startSeq, startHash]);
+        if (end.seq !== endSeq) throw new Error(`audit thread ended the chain at ${end.seq}, expected ${endSeq}`);
+        // A later batch, sent meanwhile, sets the head when it answers.
+        if (this.#headSeq === endSeq) this.#headHash = end.hash;
+      } else {
+        if (startHash === undefined) throw new Error('audit chain head unknown for an inline commit');
+        const { rows, hash } = chainRows(fields, this.replicaId, startSeq, startHash);
+        this.#headHash = hash;
+        await this.#insertHere(rows);
+      }
       if (epoch === this.#epoch) this.#healthy = true;
       for (const p of batch) p.resolve();
     } catch (err) {
@@ -264,7 +296,7 @@ export class AuditWriter {
         // Until the head is re-read, it is the last one known committed, not this batch's end.
         this.#headSeq = startSeq;
         this.#headHash = startHash;
-        this.#log.error({ err: { code: (err as { code?: string }).code }, rows: rows.length }, 'audit commit failed');
+        this.#log.error({ err: { code: (err as { code?: string }).code }, rows: batch.length }, 'audit commit failed');
       }
       for (const p of batch) p.reject(err);
     } finally {
@@ -274,24 +306,11 @@ export class AuditWriter {
   }
 
   /**
-   * Inserts a batch in one transaction. On SQLite a prepared single-row INSERT runs inside one
-   * better-sqlite3 transaction on Kysely's own (mutex-guarded) connection: the SQL text is fixed, so it
-   * is prepared once, instead of a new multi-row statement per batch size.
+   * Inserts hashed rows in one transaction on this thread. On SQLite a prepared single-row INSERT
+   * runs inside one better-sqlite3 transaction on Kysely's own (mutex-guarded) connection: the SQL
+   * text is fixed, so it is prepared once, instead of a new multi-row statement per batch size.
    */
-  async #insert(rows: RowValues[], epoch: number): Promise<void> {
-    const thread = this.#threads?.insert;
-    // A small batch (light load) commits inline: a commit of a row or two costs less than two
-    // thread hand-offs, and latency is what matters then. Under load, batches grow and go to the
-    // thread, off the event loop. Batches are committed one at a time, so the two connections
-    // never write at once.
-    // Inline only when this is the one batch in flight: an inline commit must not overtake a batch
-    // queued on the thread (chain order), nor wait on the thread's write lock.
-    // Nor while a Kysely transaction holds this connection: waiting for it would let a later batch,
-    // sent to the thread meanwhile, commit first.
-    if (thread?.alive && (rows.length > INLINE_MAX_ROWS || this.#inFlight > 1 || this.#sqlite?.inTransaction)) {
-      await thread.insert(rows, epoch);
-      return;
-    }
+  async #insertHere(rows: RowValues[]): Promise<void> {
     if (this.#sqlite) {
       const sqlite = this.#sqlite;
       const insert = (this.#sqliteInsert ??= sqlite.transaction((batch: RowValues[]) => {
@@ -361,27 +380,31 @@ export class AuditWriter {
 }
 
 /**
- * One audit thread (`audit.worker.mjs`) with its own SQLite connection: `insert` commits hashed
- * rows off the event loop, so a request's share of the group commit (≈ 15–20 µs of SQLite per row
- * with the audit indexes) does not block other requests, one batch at a time, in order;
+ * One audit thread (`audit.worker.mjs`) with its own SQLite connection: `insert` builds, hashes and
+ * commits records off the event loop, so a request's share of the group commit (≈ 15–20 µs of
+ * SQLite per row with the audit indexes, ≈ 6 µs for its canonical JSON and chain hash) does not
+ * block other requests, one batch at a time, in order;
  * `checkpoint` runs PASSIVE WAL checkpoints on a timer, so no commit pays for one. If a thread dies,
  * `alive` turns false, its waiting batch is rejected and `onDeath` runs (the writer goes inline).
  */
 class AuditThread {
   #worker: Worker;
   #next = 1;
-  #waiting = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
+  #waiting = new Map<number, { resolve: (end: ChainEnd) => void; reject: (err: unknown) => void }>();
   alive = true;
 
   private constructor(worker: Worker, log: Logger, onDeath: () => void) {
     this.#worker = worker;
-    worker.on('message', (m: { id: number; ok: boolean; code?: string; message?: string }) => {
-      const w = this.#waiting.get(m.id);
-      if (!w) return;
-      this.#waiting.delete(m.id);
-      if (m.ok) w.resolve();
-      else w.reject(Object.assign(new Error(m.message ?? 'audit insert failed'), { code: m.code }));
-    });
+    worker.on(
+      'message',
+      (m: { id: number; ok: boolean; seq?: number; hash?: string; code?: string; message?: string }) => {
+        const w = this.#waiting.get(m.id);
+        if (!w) return;
+        this.#waiting.delete(m.id);
+        if (m.ok) w.resolve({ seq: m.seq ?? -1, hash: m.hash ?? '' });
+        else w.reject(Object.assign(new Error(m.message ?? 'audit insert failed'), { code: m.code }));
+      },
+    );
     const rejectWaiting = (err: unknown) => {
       for (const w of this.#waiting.values()) w.reject(err);
       this.#waiting.clear();
@@ -411,11 +434,12 @@ class AuditThread {
   static async start(
     file: string,
     role: 'insert' | 'checkpoint',
+    replicaId: string,
     log: Logger,
     onDeath: () => void,
   ): Promise<AuditThread> {
     const worker = new Worker(new URL('./audit.worker.mjs', import.meta.url), {
-      workerData: { file, role, columns: ROW_COLUMNS, busyTimeoutMs: 5000, checkpointIntervalMs: 100 },
+      workerData: { file, role, replicaId, busyTimeoutMs: 5000, checkpointIntervalMs: 100 },
       // The worker is plain JavaScript: no TypeScript loader, no inherited `--import`.
       execArgv: [],
     });
@@ -427,15 +451,20 @@ class AuditThread {
   }
 
   /**
-   * Inserts rows (arrays in `ROW_COLUMNS` order) in one transaction; resolves after commit. After a
-   * batch of `epoch` failed, the thread refuses the later batches of that epoch without writing them.
+   * Builds, hashes and inserts the records of `fields` in one transaction on the thread; resolves
+   * with the new chain head after commit. After a batch of `epoch` failed, the thread refuses the
+   * later batches of that epoch without writing them.
+   *
+   * @param start the chain's committed head `[seq, hash]` to extend, or null to extend the head of
+   *   the thread's own last batch (one still in flight when this one was sent). The thread refuses
+   *   a batch with no head to extend.
    */
-  insert(rows: RowValues[], epoch: number): Promise<void> {
+  insert(fields: RecordFields[], epoch: number, start: [number, string] | null): Promise<ChainEnd> {
     const id = this.#next++;
     if (this.#waiting.size === 0) this.#worker.ref();
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<ChainEnd>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, epoch, rows });
+      this.#worker.postMessage({ id, epoch, start, fields });
     }).finally(() => {
       if (this.#waiting.size === 0 && this.alive) this.#worker.unref();
     });
