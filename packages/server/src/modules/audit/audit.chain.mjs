@@ -87,7 +87,7 @@ export function recordFields(i, ts) {
     v(t?.runId),
     v(t?.threadId),
     v(t?.tool),
-    ts,
+    v(ts),
     v(i.url),
   ];
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { canonicalJson } from './audit.fns.js';
+import { canonicalJson, chainHash, GENESIS_HASH } from './audit.fns.js';
 import { auditRecordJson, auditRow, auditRowId, ROW_COLUMNS } from './audit.record.js';
 import type { AuditInput, AuditRecord } from './audit.types.js';
 
@@ -135,4 +135,40 @@ test('rows carry the indexed columns in ROW_COLUMNS order and a chain-ordered id
     agent_id: 'agt_1',
     app_user_id: 'usr_1',
   });
+});
+
+test('a known record keeps its bytes and hash (pinned from the event-loop implementation before records moved to audit.chain.mjs)', () => {
+  const i: AuditInput = {
+    event: 'proxy.request.completed',
+    appId: 'app_1',
+    outcome: 'success',
+    actor: { keyPrefix: 'lk_agent_abc', caller: 'agent', agentId: 'agent-7' },
+    principalType: 'user',
+    appUserId: 'user-7',
+    grantId: 'g-7',
+    grantKind: 'user',
+    managedSecretId: 's-7',
+    providerId: 'github',
+    method: 'POST',
+    url: 'https://api.example.com/v1/x?q=[REDACTED]',
+    statusCode: 201,
+    latencyMs: 12,
+    errorCode: undefined,
+    reason: 'r\u00e9sum\u00e9 "quoted" \n',
+    context: JSON.parse('{"__proto__":"p","10":"ten","b":"\\u2028"}') as Record<string, string>,
+    trace: { runId: 'run-7', threadId: undefined, tool: 'search', role: null },
+    details: { front_door: 'forward', count: 7, ok: true, none: null },
+  };
+  const text = auditRecordJson(i, 'r-vec', '2026-11-21T12:00:00.000Z', 7);
+  expect(text).toBe(
+    '{"actor":{"agent_id":"agent-7","caller":"agent","key_prefix":"lk_agent_abc"},"app_id":"app_1",' +
+      '"app_user_id":"user-7","chain_seq":7,"context":{"10":"ten","__proto__":"p","b":"\u2028"},' +
+      '"details":{"count":7,"front_door":"forward","none":null,"ok":true},"error_code":null,' +
+      '"event":"proxy.request.completed","grant_id":"g-7","grant_kind":"user","id":"r-vec-000000000007",' +
+      '"latency_ms":12,"managed_secret_id":"s-7","method":"POST","outcome":"success","principal_type":"user",' +
+      '"provider_id":"github","reason":"r\u00e9sum\u00e9 \\"quoted\\" \\n","replica_id":"r-vec","status_code":201,' +
+      '"trace":{"role":null,"run_id":"run-7","thread_id":null,"tool":"search"},"ts":"2026-11-21T12:00:00.000Z",' +
+      '"url":"https://api.example.com/v1/x?q=[REDACTED]"}',
+  );
+  expect(chainHash(GENESIS_HASH, text)).toBe('ebf41d9c232cee6d07e7768e5728c9f3770576adbc1263ef9029f21b2baa7cc2');
 });

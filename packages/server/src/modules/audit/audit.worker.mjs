@@ -6,9 +6,10 @@
 //
 // - `insert`: builds the records of a batch (canonical JSON, `audit.chain.mjs`, the same code the
 //   event loop uses for inline commits), chains their hashes onto the head it is given (or onto its
-//   own last batch's), inserts them in one transaction, then answers with the new head. Sequence
-//   numbers are decided on the main thread, which sends batches one after another; this thread
-//   commits them in order, so the order of rows never depends on it.
+//   own last batch's), inserts them in one transaction, then answers with the new head. The main
+//   thread sends batches one after another and knows how many rows each holds: it checks that the
+//   head this thread answers is the sequence it expects. This thread commits them in order, so the
+//   order of rows never depends on it.
 // - `checkpoint`: runs a PASSIVE WAL checkpoint on a timer, so inline commits on the event loop
 //   (light load) never pay for one: that connection has automatic checkpoints off while the threads
 //   run, and a PASSIVE checkpoint never blocks writers. Under sustained load the insert thread

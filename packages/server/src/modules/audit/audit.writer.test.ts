@@ -7,6 +7,7 @@ import { openStore, type Store } from '../../store/database.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { chainHash, GENESIS_HASH } from './audit.fns.js';
 import { auditRecordJson } from './audit.record.js';
+import { createAuditService } from './audit.service.js';
 import type { AuditInput } from './audit.types.js';
 import { AuditWriter } from './audit.writer.js';
 
@@ -102,6 +103,8 @@ test('thread batches and inline commits extend one chain, and the thread writes 
     .orderBy('chain_seq')
     .execute();
   expectChain(await chainOf(store), 21);
+  // verify() also checks the indexed columns against the hashed record.
+  expect(await createAuditService({ db: store.db, writer, mode: 'sync' }).verify()).toMatchObject({ ok: true });
   expect(rows.map((r) => r.record)).toEqual(
     rows.map((r, k) => auditRecordJson(events[k]!, 'r-test', r.ts, Number(r.chain_seq))),
   );
@@ -109,13 +112,40 @@ test('thread batches and inline commits extend one chain, and the thread writes 
 
 test('with two batches in flight, a batch sent while the thread still commits the previous one chains onto it', async () => {
   const { store, writer } = await setup('file', { batchesInFlight: 2 });
-  const all: Promise<void>[] = [];
-  for (let round = 0; round < 30; round++) {
-    for (let k = 0; k < 8; k++) all.push(writer.append(event(round * 8 + k)));
-    await new Promise((r) => setImmediate(r));
-  }
-  await Promise.all(all);
-  expectChain(await chainOf(store), 240);
+  // The first batch commits slowly (a trigger counts for a while on one row), so the second is sent
+  // before the first answers: it goes without a head, and the thread extends its own.
+  store.sqlite!.exec(`CREATE TRIGGER slow BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-slow' BEGIN
+    SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c);
+  END`);
+  const first = Array.from({ length: 8 }, (_, k) =>
+    writer.append(k === 4 ? { ...event(k), grantId: 'g-slow' } : event(k)),
+  );
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  const second = Array.from({ length: 8 }, (_, k) => writer.append(event(100 + k)));
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  // Sent, not waiting on this thread.
+  expect(writer.queueDepth).toBe(0);
+  await Promise.all([...first, ...second]);
+  expectChain(await chainOf(store), 16);
+  expect(writer.healthy).toBe(true);
+});
+
+test('a batch that cannot cross to the insert thread fails alone; the next one chains onto the committed head', async () => {
+  const { store, writer } = await setup('file');
+  await writer.append(event(1));
+  // Outside the AuditInput type: a function cannot be cloned to the thread.
+  const bad = { ...event(2), details: { f: (() => 1) as unknown as string } };
+  const batch = [writer.append(bad), ...Array.from({ length: 7 }, (_, k) => writer.append(event(3 + k)))];
+  const outcomes = await Promise.allSettled(batch);
+  expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+  expect(writer.healthy).toBe(false);
+  await Promise.all(Array.from({ length: 8 }, (_, k) => writer.append(event(20 + k))));
+  expect(writer.healthy).toBe(true);
+  const rows = await chainOf(store);
+  expectChain(rows, 9);
+  expect(rows.map((r) => r.grant_id)).toEqual(['g-1', ...Array.from({ length: 8 }, (_, k) => `g-${20 + k}`)]);
 });
 
 test('an in-memory database commits on the main thread', async () => {

@@ -71,7 +71,8 @@ export class AuditWriter {
   #headSeq = 0;
   /**
    * Hash of the row at `#headSeq`; undefined while a batch on the insert thread, which builds and
-   * hashes its own records, has not answered yet.
+   * hashes its own records, has not answered yet, and after such a batch failed until the head is
+   * re-read (`#resync`).
    */
   #headHash: string | undefined = GENESIS_HASH;
   #healthy = true;
@@ -259,11 +260,11 @@ export class AuditWriter {
     const batch = this.#pending.splice(0, this.#pending.length);
     const startSeq = this.#headSeq;
     const startHash = this.#headHash;
-    const fields = new Array<RecordFields>(batch.length);
-    for (let k = 0; k < batch.length; k++) fields[k] = recordFields(batch[k]!.input, batch[k]!.ts);
     const endSeq = startSeq + batch.length;
     this.#headSeq = endSeq;
     try {
+      const fields = new Array<RecordFields>(batch.length);
+      for (let k = 0; k < batch.length; k++) fields[k] = recordFields(batch[k]!.input, batch[k]!.ts);
       const thread = this.#threads?.insert;
       // A small batch (light load) commits inline: a commit of a row or two costs less than two
       // thread hand-offs, and latency is what matters then. Under load, batches grow and go to the
@@ -401,7 +402,9 @@ class AuditThread {
         const w = this.#waiting.get(m.id);
         if (!w) return;
         this.#waiting.delete(m.id);
-        if (m.ok) w.resolve({ seq: m.seq ?? -1, hash: m.hash ?? '' });
+        if (m.ok && typeof m.seq === 'number' && typeof m.hash === 'string') w.resolve({ seq: m.seq, hash: m.hash });
+        else if (m.ok)
+          w.reject(Object.assign(new Error('audit thread answered without a chain head'), { code: 'NO_HEAD' }));
         else w.reject(Object.assign(new Error(m.message ?? 'audit insert failed'), { code: m.code }));
       },
     );
@@ -464,7 +467,13 @@ class AuditThread {
     if (this.#waiting.size === 0) this.#worker.ref();
     return new Promise<ChainEnd>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, epoch, start, fields });
+      try {
+        this.#worker.postMessage({ id, epoch, start, fields });
+      } catch (err) {
+        // A value that cannot be cloned: the batch fails here, and nothing waits for an answer.
+        this.#waiting.delete(id);
+        reject(err);
+      }
     }).finally(() => {
       if (this.#waiting.size === 0 && this.alive) this.#worker.unref();
     });
