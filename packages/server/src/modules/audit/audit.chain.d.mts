@@ -5,23 +5,7 @@ import type { AuditInput } from './audit.types.js';
 export declare const GENESIS_HASH: string;
 
 /** Columns of `audit_events` written per row, in the order of {@link RowValues}. */
-export declare const ROW_COLUMNS: readonly [
-  'id',
-  'replica_id',
-  'chain_seq',
-  'ts',
-  'app_id',
-  'event',
-  'outcome',
-  'record',
-  'prev_hash',
-  'hash',
-  'grant_id',
-  'managed_secret_id',
-  'key_prefix',
-  'agent_id',
-  'app_user_id',
-];
+export declare const ROW_COLUMNS: readonly string[];
 
 /** One row in {@link ROW_COLUMNS} order. */
 export type RowValues = [

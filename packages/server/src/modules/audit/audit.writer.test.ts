@@ -112,17 +112,9 @@ test('thread batches and inline commits extend one chain, and the thread writes 
 
 test('with two batches in flight, a batch sent while the thread still commits the previous one chains onto it', async () => {
   const { store, writer } = await setup('file', { batchesInFlight: 2 });
-  // The first batch commits slowly (a trigger counts for a while on one row), so the second is sent
-  // before the first answers: it goes without a head, and the thread extends its own.
-  store.sqlite!.exec(`CREATE TRIGGER slow BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-slow' BEGIN
-    SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c);
-  END`);
-  const first = Array.from({ length: 8 }, (_, k) =>
-    writer.append(k === 4 ? { ...event(k), grantId: 'g-slow' } : event(k)),
-  );
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-  const second = Array.from({ length: 8 }, (_, k) => writer.append(event(100 + k)));
+  // The first batch commits slowly, so the second is sent before the first answers: it goes without
+  // a head, and the thread extends its own.
+  const { first, second } = await slowBatchThenAnother(store, writer, false);
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   // Sent, not waiting on this thread.
@@ -172,15 +164,19 @@ test('a failed commit rejects its batch and marks the writer unhealthy; the chai
 });
 
 /**
- * Appends a batch of 8 whose fifth row fails slowly (a trigger runs a long recursive count, then
- * aborts), then, while that batch is still committing, a second batch of 8 (`g-100` … `g-107`).
+ * Appends a batch of 8 whose fifth row commits slowly (a trigger runs a long recursive count) and,
+ * with `fails`, then aborts; then, while that batch is still committing, a second batch of 8
+ * (`g-100` … `g-107`).
  */
-async function failingBatchThenAnother(store: Store, writer: AuditWriter) {
-  store.sqlite!.exec(`CREATE TRIGGER poison BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-poison' BEGIN
-    SELECT RAISE(ABORT, 'poisoned') FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c);
-  END`);
+async function slowBatchThenAnother(store: Store, writer: AuditWriter, fails: boolean) {
+  const count =
+    'FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c)';
+  const body = fails ? `SELECT RAISE(ABORT, 'poisoned') ${count}` : `SELECT 1 ${count}`;
+  store.sqlite!.exec(
+    `CREATE TRIGGER slow BEFORE INSERT ON audit_events WHEN NEW.grant_id = 'g-slow' BEGIN ${body}; END`,
+  );
   const first = Array.from({ length: 8 }, (_, k) =>
-    writer.append(k === 4 ? { ...event(k), grantId: 'g-poison' } : event(k)),
+    writer.append(k === 4 ? { ...event(k), grantId: 'g-slow' } : event(k)),
   );
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
@@ -191,7 +187,7 @@ async function failingBatchThenAnother(store: Store, writer: AuditWriter) {
 test('a batch queued behind a failed one on the insert thread is refused, so the chain never skips rows', async () => {
   // Two batches in flight: the second is queued on the thread while the first fails.
   const { store, writer } = await setup('file', { batchesInFlight: 2 });
-  const { first, second } = await failingBatchThenAnother(store, writer);
+  const { first, second } = await slowBatchThenAnother(store, writer, true);
   const outcomes = await Promise.allSettled([...first, ...second]);
   // Every row of both batches is refused: the second chained onto rows that were never written.
   expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok'))).toEqual([
@@ -208,7 +204,7 @@ test('a batch queued behind a failed one on the insert thread is refused, so the
 
 test('by default one batch is in flight: rows appended while a batch fails wait, then chain onto the committed head', async () => {
   const { store, writer } = await setup('file');
-  const { first, second } = await failingBatchThenAnother(store, writer);
+  const { first, second } = await slowBatchThenAnother(store, writer, true);
   // The first batch is still committing: the second waits on this thread, not on the insert thread.
   await new Promise((r) => setImmediate(r));
   expect(writer.queueDepth).toBe(8);
