@@ -25,10 +25,12 @@ export const HOTSPOTS: readonly Hotspot[] = [
       'or many small commits (each updates every index of `audit_events`).',
   },
   {
-    label: 'audit rows at flush (`auditRecordJson` + SHA-256 chain hash)',
-    frame: /^(auditRecordJson|auditRow|chainHash|canonicalJson)@.*\/modules\/audit\//,
+    label: 'audit rows at flush (`recordFields`, canonical JSON + SHA-256 chain hash of inline commits)',
+    frame: /^(recordFields|chainRows|recordJson|rowOf|chainHash|canonicalJson)@.*\/modules\/audit\//,
     min: 0.03,
-    text: 'Rows are written as canonical JSON directly; what remains is proportional to the row size (URL, context, trace fields).',
+    text:
+      'Under load the insert thread builds and hashes the records; the event loop only flattens each event (`recordFields`) and ' +
+      'builds the records of inline commits (batches of up to 4 rows). What remains is proportional to the row size.',
   },
   {
     label: 'audit hand-off to the insert thread (`postMessage` structured clone)',

@@ -2,7 +2,7 @@ import { recordFields, recordJson, rowOf } from './audit.chain.mjs';
 import type { AuditInput } from './audit.types.js';
 
 // The record's bytes live in `audit.chain.mjs`, plain JavaScript shared with the insert thread.
-export { auditRowId, ROW_COLUMNS, type RecordFields, type RowValues } from './audit.chain.mjs';
+export { auditRowId, ROW_COLUMNS, type RowValues } from './audit.chain.mjs';
 
 /**
  * The canonical JSON of one audit record (the `AuditRecord` shape: keys sorted at every depth, no
