@@ -44,7 +44,8 @@ import { secretsRoutes } from './modules/secrets/secrets.routes.js';
 import { createSecretsService } from './modules/secrets/secrets.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { openStore, type Store } from './store/database.js';
-import { grantLookup, pointLookup } from './store/point-lookup.js';
+import { grantLookup, pointLookup, type LookupStore } from './store/point-lookup.js';
+import { ReadThread } from './store/read-thread.js';
 import { migrateToLatest } from './store/migrate.js';
 
 /** Log paths that may carry secrets; pino replaces them with `[REDACTED]`. */
@@ -143,6 +144,16 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
   });
   await migrateToLatest(store.db);
   const { db } = store;
+  // A SQLite file's hot-path point reads (cache misses) run on a read thread, off the event loop;
+  // on the event loop's own connection if the thread cannot start.
+  const reader =
+    store.sqlite && !store.sqlite.memory
+      ? await ReadThread.start(store.sqlite.name, log.child({ component: 'store' })).catch((err: unknown) => {
+          log.warn({ err: { code: (err as { code?: string }).code } }, 'read thread did not start; reading inline');
+          return undefined;
+        })
+      : undefined;
+  const lookups: LookupStore = { ...store, reader };
 
   const replicaId = config.replicaId ?? `r-${randomBytes(6).toString('hex')}`;
   const writer = new AuditWriter(db, replicaId, log.child({ component: 'audit' }), store.sqlite);
@@ -179,7 +190,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     audit,
     bus,
     cache: coordinator.cache('key', cacheMax),
-    findById: pointLookup(store, 'api_keys'),
+    findById: pointLookup(lookups, 'api_keys'),
   });
   const agents = createAgentsService({
     db,
@@ -209,7 +220,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
       grants.revokeAllForSecret(appId, secretId, reason, actor),
     bus,
     cache: coordinator.cache('secret', cacheMax),
-    findLiveById: pointLookup(store, 'managed_secrets', 'deleted_at IS NULL'),
+    findLiveById: pointLookup(lookups, 'managed_secrets', 'deleted_at IS NULL'),
   });
   const grants: GrantsService = createGrantsService({
     db,
@@ -225,7 +236,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     },
     bus,
     cache: coordinator.cache('grant', cacheMax),
-    findById: grantLookup(store),
+    findById: grantLookup(lookups),
     primeSecret: { mark: () => secrets.credentialMark(), prime: (row, mark) => secrets.primeCredential(row, mark) },
   });
   const authenticate = createAuthenticator({
@@ -357,6 +368,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
       clearInterval(sweep);
       clearTimeout(timer);
       await writer.close();
+      await reader?.close();
       await coordinator.close();
       await dispatcher.close();
       await store.close();

@@ -5,7 +5,9 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openStore, type Store } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrate.js';
-import { grantLookup, pointLookup } from '../src/store/point-lookup.js';
+import { grantLookup, pointLookup, type LookupStore } from '../src/store/point-lookup.js';
+import { ReadThread } from '../src/store/read-thread.js';
+import pino from 'pino';
 import { createTestDatabase } from './helpers/postgres.js';
 import { appRow, grantRow, secretRow } from './helpers/rows.js';
 
@@ -14,10 +16,15 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-/** A migrated store with one app and two secrets, one of them deleted. One pg connection, so its session is observable. */
-async function seeded(dialect: 'sqlite' | 'postgres'): Promise<Store> {
+type Variant = 'sqlite' | 'sqlite read thread' | 'postgres';
+
+/**
+ * A migrated store with one app and two secrets, one of them deleted. One pg connection, so its
+ * session is observable. `sqlite read thread`: the lookups read on a {@link ReadThread}.
+ */
+async function seeded(dialect: Variant): Promise<Store & LookupStore> {
   let url: string;
-  if (dialect === 'sqlite') {
+  if (dialect !== 'postgres') {
     url = `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-point-')), 'x.db')}`;
   } else {
     const db = await createTestDatabase();
@@ -40,10 +47,15 @@ async function seeded(dialect: 'sqlite' | 'postgres'): Promise<Store> {
       grantRow({ id: 'g_none' }),
     ])
     .execute();
-  return store;
+  if (dialect !== 'sqlite read thread') return store;
+  const reader = await ReadThread.start(store.sqlite!.name, quietLog);
+  cleanups.push(() => reader.close());
+  return { ...store, reader };
 }
 
-describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) => {
+const quietLog = pino({ level: 'silent' });
+
+describe.each(['sqlite', 'sqlite read thread', 'postgres'] as const)('point lookups on %s', (dialect) => {
   test('read one row by id, apply the fixed condition, and miss cleanly', async () => {
     const store = await seeded(dialect);
     const all = pointLookup(store, 'managed_secrets');
@@ -146,7 +158,7 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
      * Starts `read` while a transaction holds uncommitted writes (the live secret deleted, the live
      * grant revoked), then rolls the transaction back; resolves with what the read returned.
      */
-    async function readDuringRolledBackWrite<T>(store: Store, read: () => Promise<T>): Promise<T> {
+    async function readDuringRolledBackWrite<T>(store: LookupStore, read: () => Promise<T>): Promise<T> {
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       const tx = store.db.transaction().execute(async (t) => {
@@ -162,7 +174,7 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
       return pending;
     }
 
-    test('SQLite reads inside an open transaction wait for it instead of seeing its uncommitted writes', async () => {
+    test('SQLite reads during an open transaction never see its uncommitted writes', async () => {
       const store = await seeded(dialect);
       const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
       expect(await readDuringRolledBackWrite(store, () => live('ms_live'))).toMatchObject({
@@ -171,7 +183,7 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
       });
     });
 
-    test('SQLite grant reads inside an open transaction wait for it too (the joined secret included)', async () => {
+    test('SQLite grant reads during an open transaction never see its uncommitted writes either (the joined secret included)', async () => {
       const store = await seeded(dialect);
       const read = grantLookup(store);
       const got = await readDuringRolledBackWrite(store, () => read('g_live'));
@@ -179,4 +191,108 @@ describe.each(['sqlite', 'postgres'] as const)('point lookups on %s', (dialect) 
       expect(got?.secret).toMatchObject({ id: 'ms_live', deleted_at: null });
     });
   }
+});
+
+describe('the read thread', () => {
+  test('a slow read runs off the event loop: timers keep firing while it runs', async () => {
+    const store = await seeded('sqlite');
+    const reader = await ReadThread.start(store.sqlite!.name, quietLog);
+    cleanups.push(() => reader.close());
+    // A statement that computes for a while (a recursive count), with the one parameter echoed.
+    const slow = reader.statement(
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*), ? FROM c',
+    );
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 5);
+    const started = Date.now();
+    const values = await reader.get(slow, 'echo');
+    const took = Date.now() - started;
+    clearInterval(timer);
+    expect(values).toEqual([3000000, 'echo']);
+    // The read took many timer periods, and the event loop ran the timer through it.
+    expect(took).toBeGreaterThan(50);
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor(took / 5 / 4));
+    // The same statement run on the event loop's connection blocks every timer meanwhile.
+    ticks = 0;
+    const blocker = setInterval(() => (ticks += 1), 5);
+    store
+      .sqlite!.prepare(
+        'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c',
+      )
+      .get();
+    clearInterval(blocker);
+    expect(ticks).toBe(0);
+  });
+
+  test('reads asked for together each get their own row, and a bad statement fails only its reads', async () => {
+    const store = await seeded('sqlite read thread');
+    const reader = store.reader!;
+    const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+    const grants = grantLookup(store);
+    const bad = reader.statement('SELECT no_such_column FROM grants WHERE id = ?');
+    const [a, b, c, d, e] = await Promise.allSettled([
+      live('ms_live'),
+      grants('g_gone'),
+      reader.get(bad, 'g_live'),
+      live('ms_gone'),
+      grants('g_live'),
+    ]);
+    expect(a).toMatchObject({ status: 'fulfilled', value: { id: 'ms_live' } });
+    expect(b).toMatchObject({ status: 'fulfilled', value: { grant: { id: 'g_gone' }, secret: undefined } });
+    expect(c).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_ERROR' } });
+    expect((c as PromiseRejectedResult).reason.message).toContain('no_such_column');
+    expect(d).toMatchObject({ status: 'fulfilled', value: undefined });
+    expect(e).toMatchObject({ status: 'fulfilled', value: { grant: { id: 'g_live' }, secret: { id: 'ms_live' } } });
+    // The thread keeps serving after a failed read.
+    expect(await live('ms_live')).toMatchObject({ id: 'ms_live' });
+  });
+
+  test('the thread reads only committed rows: a row committed on the main connection is seen at once', async () => {
+    const store = await seeded('sqlite read thread');
+    const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+    expect(await live('ms_new')).toBeUndefined();
+    await store.db
+      .insertInto('managed_secrets')
+      .values(secretRow({ id: 'ms_new', slug: 'n' }))
+      .execute();
+    expect(await live('ms_new')).toMatchObject({ id: 'ms_new' });
+  });
+
+  test('lookups read on the thread: they answer while a transaction holds the main connection', async () => {
+    const store = await seeded('sqlite read thread');
+    const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+    const grants = grantLookup(store);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const tx = store.db.transaction().execute(async (t) => {
+      await t.updateTable('managed_secrets').set({ deleted_at: 'now' }).where('id', '=', 'ms_live').execute();
+      await gate;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(store.sqlite!.inTransaction).toBe(true);
+    // On the main connection these reads would wait for the transaction (see above); the thread
+    // answers with the committed state while it is still open.
+    const read = Promise.all([live('ms_live'), grants('g_live')]);
+    const outcome = await Promise.race([read, new Promise((r) => setTimeout(() => r('waited'), 2000))]);
+    expect(store.sqlite!.inTransaction).toBe(true);
+    release();
+    await tx;
+    expect(outcome).toMatchObject([{ id: 'ms_live', deleted_at: null }, { secret: { id: 'ms_live' } }]);
+    // Committed now: the thread sees it.
+    expect(await live('ms_live')).toBeUndefined();
+  });
+
+  test('once the thread stops, lookups read on the main connection, including a read it was holding', async () => {
+    const store = await seeded('sqlite read thread');
+    const reader = store.reader!;
+    const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+    const grants = grantLookup(store);
+    const queued = live('ms_live');
+    await reader.close();
+    expect(reader.alive).toBe(false);
+    await expect(reader.get(0, 'ms_live')).rejects.toMatchObject({ code: 'EXIT' });
+    expect(await queued).toMatchObject({ id: 'ms_live' });
+    expect(await live('ms_gone')).toBeUndefined();
+    expect(await grants('g_live')).toMatchObject({ grant: { id: 'g_live' }, secret: { id: 'ms_live' } });
+  });
 });

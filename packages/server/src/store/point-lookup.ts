@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import type { Store } from './database.js';
+import type { ReadThread } from './read-thread.js';
 import type { ApiKeysTable, Database, GrantsTable, ManagedSecretsTable } from './types.js';
 
 /** Tables read by primary key on the proxy's cache-miss path. */
@@ -86,6 +87,32 @@ const COLUMNS: Record<PointTable, readonly string[]> = {
   ]),
 };
 
+/** What the lookups read through: the open store and, for a SQLite file, its read thread. */
+export type LookupStore = Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pgPool'> & {
+  readonly reader?: ReadThread | undefined;
+};
+
+/**
+ * `inline` run on the read thread when there is one: `sql` there (its values through `toRow`), and
+ * `inline` again once the thread has stopped (a read it held is retried here, not failed).
+ */
+function viaReader<R>(
+  reader: ReadThread | undefined,
+  sql: string,
+  toRow: (values: readonly unknown[]) => R,
+  inline: (id: string) => Promise<R | undefined>,
+): (id: string) => Promise<R | undefined> {
+  if (!reader) return inline;
+  const stmt = reader.statement(sql);
+  return (id) => {
+    if (!reader.alive) return inline(id);
+    return reader.get(stmt, id).then(
+      (values) => (values ? toRow(values) : undefined),
+      (err: unknown) => (reader.alive ? Promise.reject(err) : inline(id)),
+    );
+  };
+}
+
 /** A single-row read by `id`: the row, or undefined. */
 export type PointLookup<T extends PointTable> = (id: string) => Promise<Database[T] | undefined>;
 
@@ -110,10 +137,11 @@ function rowFrom<R>(names: readonly string[], values: readonly unknown[], from =
  * names a grant this replica has not cached reads the grant and its secret).
  *
  * Building and compiling a Kysely query costs tens of microseconds per call, and its SQLite driver
- * prepares the statement again every time. Here the SQL is fixed: on SQLite the statement is
- * prepared once and run synchronously, except while a Kysely transaction is open on the shared
- * connection (a read then would see that transaction's uncommitted writes), when it goes through
- * Kysely and waits for the transaction like any other query. On PostgreSQL it is a named prepared
+ * prepares the statement again every time. Here the SQL is fixed. On a SQLite file with a read
+ * thread (`store.reader`) the read runs there, so a read that waits for the disk does not block the
+ * event loop. Otherwise the statement is prepared once and run synchronously, except while a Kysely
+ * transaction is open on the shared connection (a read then would see that transaction's
+ * uncommitted writes), when it goes through Kysely and waits for the transaction like any other query. On PostgreSQL it is a named prepared
  * statement sent straight through the pool under Kysely: each connection parses and plans it once,
  * at its first use there (extended protocol, PostgreSQL protocol §55.2.3), instead of on every call.
  * Named statements need session pooling: behind a transaction-mode pooler (pgbouncer) they fail.
@@ -125,11 +153,7 @@ function rowFrom<R>(names: readonly string[], values: readonly unknown[], from =
  *   lookup itself rejects with the driver's error (a lost connection, a statement timeout, and on
  *   PostgreSQL a missing table at first use).
  */
-export function pointLookup<T extends PointTable>(
-  store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pgPool'>,
-  table: T,
-  where?: string,
-): PointLookup<T> {
+export function pointLookup<T extends PointTable>(store: LookupStore, table: T, where?: string): PointLookup<T> {
   const extra = where ? ` AND ${where}` : '';
   const { db, pgPool, sqlite } = store;
   const param = store.dialect === 'postgres' ? '$1' : '?';
@@ -142,11 +166,12 @@ export function pointLookup<T extends PointTable>(
   }
   if (!sqlite) return viaKysely;
   const stmt = sqlite.prepare<[string], unknown[]>(text).raw(true);
-  return async (id) => {
+  const inline = async (id: string) => {
     if (sqlite.inTransaction) return viaKysely(id);
     const values = stmt.get(id);
     return values ? rowFrom<Database[T]>(names, values) : undefined;
   };
+  return viaReader(store.reader, text, (values) => rowFrom<Database[T]>(names, values), inline);
 }
 
 /** A grant, and its live secret's row when the database returned it in the same read. */
@@ -172,7 +197,8 @@ const GRANT_SECRET_JOIN =
  * - PostgreSQL: one round trip; the secret comes as `row_to_json(s)` (exact for its text and integer
  *   columns), which keeps the result's columns fixed whatever columns the table gains.
  * - SQLite: one statement, so one read transaction (two `fcntl` lock calls and a WAL-index check)
- *   instead of two; the secret's columns come after the grant's in a raw row. Over 1,000,000 stored
+ *   instead of two; the secret's columns come after the grant's in a raw row. On the read thread
+ *   when the store has one (see {@link pointLookup}). Over 1,000,000 stored
  *   grants, offline: 23.3 µs joined against 24.9 µs for the two reads (issue 4, scale bench). Inside
  *   an open Kysely transaction it reads the two rows separately, waiting for it as
  *   {@link pointLookup} does.
@@ -181,7 +207,7 @@ const GRANT_SECRET_JOIN =
  * @throws Error from the SQLite driver when the statement cannot be prepared; the lookup itself
  *   rejects with the driver's error.
  */
-export function grantLookup(store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pgPool'>): GrantLookup {
+export function grantLookup(store: LookupStore): GrantLookup {
   const { pgPool, sqlite } = store;
   const grantColumns = COLUMNS.grants.map((c) => `g.${c}`).join(', ');
   if (!pgPool) {
@@ -208,11 +234,12 @@ export function grantLookup(store: Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pg
     };
     if (!sqlite) return separately;
     const stmt = sqlite.prepare<[string], unknown[]>(text).raw(true);
-    return async (id) => {
+    const inline = async (id: string) => {
       if (sqlite.inTransaction) return separately(id);
       const values = stmt.get(id);
       return values ? split(values) : undefined;
     };
+    return viaReader(store.reader, text, split, inline);
   }
   const text = `SELECT ${grantColumns}, row_to_json(s) AS lk_secret ${GRANT_SECRET_JOIN}$1`;
   const name = statementName(text);
