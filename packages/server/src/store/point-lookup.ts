@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import type { Store } from './database.js';
-import type { ReadThread } from './read-thread.js';
+import { READ_THREAD_STOPPED, type ReadThread } from './read-thread.js';
 import type { ApiKeysTable, Database, GrantsTable, ManagedSecretsTable } from './types.js';
 
 /** Tables read by primary key on the proxy's cache-miss path. */
@@ -94,7 +94,8 @@ export type LookupStore = Pick<Store, 'db' | 'dialect' | 'sqlite' | 'pgPool'> & 
 
 /**
  * `inline` run on the read thread when there is one: `sql` there (its values through `toRow`), and
- * `inline` again once the thread has stopped (a read it held is retried here, not failed).
+ * `inline` once the thread has stopped, including for a read it had not answered (code
+ * {@link READ_THREAD_STOPPED}); a driver error from the thread is passed on, not retried.
  */
 function viaReader<R>(
   reader: ReadThread | undefined,
@@ -108,7 +109,7 @@ function viaReader<R>(
     if (!reader.alive) return inline(id);
     return reader.get(stmt, id).then(
       (values) => (values ? toRow(values) : undefined),
-      (err: unknown) => (reader.alive ? Promise.reject(err) : inline(id)),
+      (err: unknown) => ((err as { code?: string }).code === READ_THREAD_STOPPED ? inline(id) : Promise.reject(err)),
     );
   };
 }
@@ -141,7 +142,8 @@ function rowFrom<R>(names: readonly string[], values: readonly unknown[], from =
  * thread (`store.reader`) the read runs there, so a read that waits for the disk does not block the
  * event loop. Otherwise the statement is prepared once and run synchronously, except while a Kysely
  * transaction is open on the shared connection (a read then would see that transaction's
- * uncommitted writes), when it goes through Kysely and waits for the transaction like any other query. On PostgreSQL it is a named prepared
+ * uncommitted writes), when it goes through Kysely and waits for the transaction like any other
+ * query. On PostgreSQL it is a named prepared
  * statement sent straight through the pool under Kysely: each connection parses and plans it once,
  * at its first use there (extended protocol, PostgreSQL protocol §55.2.3), instead of on every call.
  * Named statements need session pooling: behind a transaction-mode pooler (pgbouncer) they fail.
@@ -151,7 +153,7 @@ function rowFrom<R>(names: readonly string[], values: readonly unknown[], from =
  * @param where extra conditions, fixed SQL without parameters (e.g. `deleted_at IS NULL`).
  * @throws Error from the SQLite driver when the statement cannot be prepared (a missing table); the
  *   lookup itself rejects with the driver's error (a lost connection, a statement timeout, and on
- *   PostgreSQL a missing table at first use).
+ *   PostgreSQL a missing table at first use; on the read thread, also a failed prepare there).
  */
 export function pointLookup<T extends PointTable>(store: LookupStore, table: T, where?: string): PointLookup<T> {
   const extra = where ? ` AND ${where}` : '';
@@ -197,11 +199,10 @@ const GRANT_SECRET_JOIN =
  * - PostgreSQL: one round trip; the secret comes as `row_to_json(s)` (exact for its text and integer
  *   columns), which keeps the result's columns fixed whatever columns the table gains.
  * - SQLite: one statement, so one read transaction (two `fcntl` lock calls and a WAL-index check)
- *   instead of two; the secret's columns come after the grant's in a raw row. On the read thread
- *   when the store has one (see {@link pointLookup}). Over 1,000,000 stored
- *   grants, offline: 23.3 µs joined against 24.9 µs for the two reads (issue 4, scale bench). Inside
- *   an open Kysely transaction it reads the two rows separately, waiting for it as
- *   {@link pointLookup} does.
+ *   instead of two; the secret's columns come after the grant's in a raw row. Over 1,000,000 stored
+ *   grants, offline: 23.3 µs joined against 24.9 µs for the two reads (issue 4, scale bench). It runs
+ *   on the read thread when the store has one; without one, inside an open Kysely transaction it
+ *   reads the two rows separately, waiting for it as {@link pointLookup} does.
  *
  * @param store the open store (after migrations).
  * @throws Error from the SQLite driver when the statement cannot be prepared; the lookup itself

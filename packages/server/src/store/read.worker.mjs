@@ -6,12 +6,14 @@
 //
 // The connection is `query_only`: it never writes. In WAL mode it reads the last committed state
 // when each statement starts (never another connection's open transaction), like a PostgreSQL read
-// under READ COMMITTED.
+// under READ COMMITTED. Without WAL its read locks would make the main connection's commits wait, so
+// the thread refuses to start then (the main thread reads inline instead).
 //
-// Messages in:  { prepare: [index, sql] }  (statement `index` is `sql`, raw mode: rows as arrays)
+// Messages in:  { prepare: [index, sql] }  (statement `index` is `sql`; rows come back as arrays)
 //               { id, reads: [[index, param], …] }  (in order; answered together)
 //               { close: true }
-// Messages out: { id, results: [values | null | { code, message }, …] }  (a row's values, no row,
+// Messages out: { ready: true }  (once, when the connection is open)
+//               { id, results: [values | null | { code, message }, …] }  (a row's values, no row,
 //               or the driver's error code and message for that read)
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
@@ -20,9 +22,19 @@ const { file, busyTimeoutMs } = workerData;
 const db = new SQLite(file, { fileMustExist: true });
 db.pragma(`busy_timeout = ${Number(busyTimeoutMs) || 5000}`);
 db.pragma('query_only = ON');
+const mode = db.pragma('journal_mode', { simple: true });
+if (mode !== 'wal') throw Object.assign(new Error(`journal_mode is ${mode}, not wal`), { code: 'NOT_WAL' });
 
-/** Prepared statements by index. */
+/** Statements by index: the SQL, and its prepared form once a prepare succeeded. */
 const statements = [];
+
+/** The prepared statement `index`, preparing it now if an earlier attempt failed (a busy schema read). */
+function prepared(index) {
+  const s = statements[index];
+  if (!s) throw Object.assign(new Error(`no statement ${index}`), { code: 'NO_STATEMENT' });
+  s.stmt ??= db.prepare(s.sql).raw(true);
+  return s.stmt;
+}
 
 parentPort.on('message', (msg) => {
   if (msg.close) {
@@ -32,25 +44,19 @@ parentPort.on('message', (msg) => {
   }
   if (msg.prepare) {
     const [index, sql] = msg.prepare;
+    statements[index] = { sql, stmt: undefined };
     try {
-      statements[index] = db.prepare(sql).raw(true);
-    } catch (err) {
-      // Every read of it answers this error.
-      statements[index] = { error: { code: err?.code ?? 'PREPARE_FAILED', message: String(err?.message ?? err) } };
+      prepared(index);
+    } catch {
+      // Retried at its first read, which answers the error if it persists.
     }
     return;
   }
   const results = new Array(msg.reads.length);
   for (let i = 0; i < msg.reads.length; i++) {
     const [index, param] = msg.reads[i];
-    const stmt = statements[index];
     try {
-      if (!stmt) throw Object.assign(new Error(`no statement ${index}`), { code: 'NO_STATEMENT' });
-      if (stmt.error) {
-        results[i] = stmt.error;
-        continue;
-      }
-      results[i] = stmt.get(param) ?? null;
+      results[i] = prepared(index).get(param) ?? null;
     } catch (err) {
       // Only the driver's code and message cross back.
       results[i] = { code: err?.code ?? 'UNKNOWN', message: String(err?.message ?? err) };
@@ -58,3 +64,5 @@ parentPort.on('message', (msg) => {
   }
   parentPort.postMessage({ id: msg.id, results });
 });
+
+parentPort.postMessage({ ready: true });
