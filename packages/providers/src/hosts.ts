@@ -95,8 +95,10 @@ export function createHostMatcher(patterns: readonly string[]): HostMatcher {
   return (host: string): boolean => {
     if (typeof host !== 'string') return false;
     const h = normalizeHost(host);
-    if (!isValidHost(h)) return false;
+    // Every exact pattern was validated above, so a host equal to one is valid: the hot path's
+    // common case (an exact host) skips the per-label check.
     if (exact.has(h)) return true;
+    if (!isValidHost(h)) return false;
     // A valid host has no empty label, so a match here always has at least one label before
     // the suffix: 'evil-stripe.com' and 'stripe.com' never end with '.stripe.com'.
     return suffixes.some((suffix) => h.length > suffix.length && h.endsWith(suffix));

@@ -21,7 +21,9 @@ export function responseHeaders(
   redact: readonly string[],
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) {
+  // Own keys without an entry array per header (this runs on every proxied response).
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
     if (v === undefined || HOP_BY_HOP.has(k)) continue;
     out[k] = Array.isArray(v) ? v.map((x) => redactString(x, redact)) : redactString(v, redact);
   }
