@@ -1,6 +1,7 @@
 import { buildApp, type Latchkey } from './app.js';
 import { initializeIfEmpty, type InitResult } from './bootstrap.js';
 import type { Config } from './config/load.js';
+import { boundHeapGrowth } from './heap.js';
 
 /** A listening server. */
 export interface RunningServer {
@@ -13,11 +14,13 @@ export interface RunningServer {
 }
 
 /**
- * Loads nothing itself: builds the app from `config`, initializes an empty database, listens.
+ * Loads nothing itself: bounds the heap's growth ({@link boundHeapGrowth}), builds the app from
+ * `config`, initializes an empty database, listens.
  *
  * @throws MasterKeyError, a migration error, or a listen error (`EADDRINUSE`).
  */
 export async function startServer(config: Config): Promise<RunningServer> {
+  boundHeapGrowth();
   const lk = await buildApp(config);
   await lk.app.listen({ host: config.host, port: config.port });
   const addr = lk.app.server.address();
