@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -12,6 +10,7 @@ import { grantLookup, pointLookup, type LookupStore } from '../src/store/point-l
 import { READ_THREAD_STOPPED, ReadThread } from '../src/store/read-thread.js';
 import pino from 'pino';
 import { createTestDatabase } from './helpers/postgres.js';
+import { runTsChild } from './helpers/ts-child.js';
 import { appRow, grantRow, secretRow } from './helpers/rows.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -331,13 +330,7 @@ describe('the read thread', () => {
       }
     `;
     for (const closeInFlight of [false, true]) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-read-child-'));
-      const entry = path.join(dir, 'child.mts');
-      fs.writeFileSync(entry, script(closeInFlight));
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', entry], {
-        cwd: path.join(import.meta.dirname, '..'),
-        timeout: 30_000,
-      });
+      const stdout = await runTsChild(script(closeInFlight));
       expect(stdout).toContain('read ["ms_live"]');
       if (closeInFlight) expect(stdout).toContain('in flight ["ms_gone"]\nclosed');
     }

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { boundHeapGrowth } from './heap.js';
+import { boundHeapGrowth } from '../src/heap.js';
+import { runTsChild } from './helpers/ts-child.js';
 
 /**
  * A child that holds about 80 MB live and allocates objects that outlive a few scavenges before
@@ -13,7 +10,7 @@ import { boundHeapGrowth } from './heap.js';
  */
 const CHURN = `
   import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-  import { boundHeapGrowth } from ${JSON.stringify(path.join(import.meta.dirname, 'heap.ts'))};
+  import { boundHeapGrowth } from ${JSON.stringify(path.join(import.meta.dirname, '../src/heap.ts'))};
   // V8's adaptive factor depends on how fast this machine runs; pin it to its maximum (4 ×) so that
   // both runs start from the same state, then bound it.
   setFlagsFromString('--heap-growing-percent=300');
@@ -31,17 +28,11 @@ const CHURN = `
 
 describe('boundHeapGrowth', () => {
   test('keeps promoted garbage near the live heap', { timeout: 120_000 }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-heap-'));
-    const entry = path.join(dir, 'churn.mts');
-    fs.writeFileSync(entry, CHURN);
     const peak = async (mode: string) => {
       // Collections only when the old generation reaches its limit: no concurrent or incremental
       // marking and no time-based memory reducer, so what the limit allows is what the peak shows.
-      const gcFlags = ['--single-threaded-gc', '--no-incremental-marking', '--no-memory-reducer'];
-      const { stdout } = await promisify(execFile)(process.execPath, [...gcFlags, '--import', 'tsx', entry, mode], {
-        cwd: path.join(import.meta.dirname, '..'),
-        timeout: 100_000,
-      });
+      const nodeFlags = ['--single-threaded-gc', '--no-incremental-marking', '--no-memory-reducer'];
+      const stdout = await runTsChild(CHURN, { args: [mode], nodeFlags, timeoutMs: 100_000 });
       return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { peakMb: number }).peakMb;
     };
     const bounded = await peak('bounded');
