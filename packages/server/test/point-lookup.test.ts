@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { openStore, type Store } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrate.js';
-import { grantLookup, pointLookup, type LookupStore } from '../src/store/point-lookup.js';
+import { grantLookup, PG_BATCH_MAX_IDS, pointLookup, type LookupStore } from '../src/store/point-lookup.js';
 import { READ_THREAD_STOPPED, ReadThread } from '../src/store/read-thread.js';
 import pino from 'pino';
 import { createTestDatabase } from './helpers/postgres.js';
@@ -150,10 +150,78 @@ describe.each(['sqlite', 'sqlite read thread', 'postgres'] as const)('point look
         statement: string;
       }>`SELECT name, statement FROM pg_prepared_statements ORDER BY statement`.execute(store.db);
       expect(rows.map((r) => r.statement.replace(/^SELECT id, app_id, .* FROM/, 'SELECT … FROM'))).toEqual([
-        'SELECT … FROM managed_secrets WHERE id = $1',
-        'SELECT … FROM managed_secrets WHERE id = $1 AND deleted_at IS NULL',
+        'SELECT … FROM managed_secrets WHERE id = ANY($1::text[])',
+        'SELECT … FROM managed_secrets WHERE id = ANY($1::text[]) AND deleted_at IS NULL',
       ]);
       expect(rows.every((r) => /^lk_point_[0-9a-f]{16}$/.test(r.name))).toBe(true);
+    });
+
+    test('PostgreSQL reads asked for in one turn share one statement, and each gets its own row', async () => {
+      const store = await seeded(dialect);
+      const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+      const grants = grantLookup(store);
+      const alone = {
+        live: await live('ms_live'),
+        gLive: await grants('g_live'),
+        gGone: await grants('g_gone'),
+        gNone: await grants('g_none'),
+      };
+      expect(alone.gLive?.secret).toMatchObject({ id: 'ms_live' });
+      const query = vi.spyOn(store.pgPool!, 'query');
+      try {
+        const together = await Promise.all([
+          live('ms_live'),
+          live('ms_gone'),
+          live('ms_live'),
+          live('ms_missing'),
+          grants('g_none'),
+          grants('g_live'),
+          grants('g_gone'),
+          grants('g_missing'),
+          grants('g_live'),
+        ]);
+        expect(together).toEqual([
+          alone.live,
+          undefined,
+          alone.live,
+          undefined,
+          alone.gNone,
+          alone.gLive,
+          alone.gGone,
+          undefined,
+          alone.gLive,
+        ]);
+        // One statement per lookup kind, the repeated ids read once.
+        expect(query).toHaveBeenCalledTimes(2);
+        const ids = query.mock.calls.map((c) => (c[0] as unknown as { values: string[][] }).values[0]);
+        expect(ids).toEqual([
+          ['ms_live', 'ms_gone', 'ms_missing'],
+          ['g_none', 'g_live', 'g_gone', 'g_missing'],
+        ]);
+        // More ids in one turn than a statement carries: split, every read answered.
+        query.mockClear();
+        const many = Array.from({ length: PG_BATCH_MAX_IDS + 3 }, (_, i) =>
+          i === PG_BATCH_MAX_IDS + 1 ? 'ms_live' : `ms_x${i}`,
+        );
+        const rows = await Promise.all(many.map((id) => live(id)));
+        expect(query).toHaveBeenCalledTimes(2);
+        expect(rows.filter(Boolean)).toEqual([alone.live]);
+        expect(rows[PG_BATCH_MAX_IDS + 1]).toEqual(alone.live);
+      } finally {
+        query.mockRestore();
+      }
+    });
+
+    test('a PostgreSQL statement that fails rejects the reads it carried, and only those', async () => {
+      const store = await seeded(dialect);
+      const broken = pointLookup(store, 'managed_secrets', 'no_such_column IS NULL');
+      const live = pointLookup(store, 'managed_secrets', 'deleted_at IS NULL');
+      const [a, b, c] = await Promise.allSettled([broken('ms_live'), live('ms_live'), broken('ms_gone')]);
+      expect(a).toMatchObject({ status: 'rejected', reason: { code: '42703' } });
+      expect(c).toMatchObject({ status: 'rejected', reason: { code: '42703' } });
+      expect(b).toMatchObject({ status: 'fulfilled', value: { id: 'ms_live' } });
+      // The next turn's reads go out again.
+      expect(await live('ms_live')).toMatchObject({ id: 'ms_live' });
     });
   } else if (dialect === 'sqlite') {
     // Without a read thread. With one, reads do not wait for the transaction at all: see
