@@ -222,6 +222,36 @@ describe.each(['sqlite', 'sqlite read thread', 'postgres'] as const)('point look
       expect(b).toMatchObject({ status: 'fulfilled', value: { id: 'ms_live' } });
       // The next turn's reads go out again.
       expect(await live('ms_live')).toMatchObject({ id: 'ms_live' });
+
+      // Of one lookup's reads split over two statements, only the failing statement's reads fail;
+      // a driver that throws instead of rejecting fails its reads too, and nothing is left waiting.
+      const pool = store.pgPool!;
+      const real = pool.query.bind(pool) as (q: unknown) => Promise<unknown>;
+      for (const failure of ['rejects', 'throws'] as const) {
+        let calls = 0;
+        const query = vi.spyOn(pool, 'query').mockImplementation(((q: unknown) => {
+          calls += 1;
+          if (calls === 1) return real(q);
+          const err = Object.assign(new Error('connection lost'), { code: '57P01' });
+          if (failure === 'throws') throw err;
+          return Promise.reject(err);
+        }) as never);
+        try {
+          const ids = Array.from({ length: PG_BATCH_MAX_IDS + 2 }, (_, i) => (i === 0 ? 'ms_live' : `ms_x${i}`));
+          const settled = await Promise.allSettled(ids.map((id) => live(id)));
+          expect(calls).toBe(2);
+          expect(settled[0]).toMatchObject({ status: 'fulfilled', value: { id: 'ms_live' } });
+          expect(
+            settled.slice(1, PG_BATCH_MAX_IDS).every((r) => r.status === 'fulfilled' && r.value === undefined),
+          ).toBe(true);
+          expect(settled.slice(PG_BATCH_MAX_IDS)).toEqual([
+            { status: 'rejected', reason: expect.objectContaining({ code: '57P01' }) },
+            { status: 'rejected', reason: expect.objectContaining({ code: '57P01' }) },
+          ]);
+        } finally {
+          query.mockRestore();
+        }
+      }
     });
   } else if (dialect === 'sqlite') {
     // Without a read thread. With one, reads do not wait for the transaction at all: see

@@ -27,11 +27,13 @@ function flatCopy(s: string): string {
 }
 
 /**
- * Single-node nonce store in memory, bounded by the signature lifetime (≤ 300 s): it holds at most
- * the nonces of the last five minutes. Each nonce is also listed under the second it expires, and a
- * sweep every `sweepMs` drops only the seconds that have passed: its work is the number of nonces
- * expiring, not the number held (a walk of the whole map held up the event loop for tens of
- * milliseconds at 900,000 nonces).
+ * Single-node nonce store in memory. A nonce is held until its signature could no longer be accepted,
+ * plus a second: at most about 600 s (a `created` up to 300 s ahead, then a lifetime of up to 300 s),
+ * 60 s for the SDK's default signatures. Each nonce is also listed under the second it expires; a sweep
+ * every `sweepMs` checks each listed second (about 600 at most) and drops the nonces of the seconds
+ * that have passed, so its work follows the number of nonces expiring, not the number held (a walk of
+ * the whole map held up the event loop for tens of milliseconds at 900,000 nonces). A refused replay
+ * adds nothing.
  *
  * @param opts `sweepMs` (milliseconds, default 1,000); `now` (Unix ms clock, for tests).
  */

@@ -125,6 +125,37 @@ describe('verifyRequestSignature', () => {
     await expectReason(verifyRequestSignature(req, opts), 'replayed');
   });
 
+  it('judges the clock after the key lookup: a replay that waited past the nonce lifetime is refused', async () => {
+    // Signed at NOW for 60 s; the first request's nonce is remembered until the signature expires + 1 s.
+    const req = signed({ ttlSeconds: 60 });
+    let clock = NOW;
+    const consumeNonce = nonceStore();
+    const remembered = new Map<string, number>();
+    const expiring = async (keyId: string, nonce: string, ttlMs: number): Promise<boolean> => {
+      const k = `${keyId}:${nonce}`;
+      const until = remembered.get(k);
+      if (until !== undefined && until > clock) return false;
+      remembered.set(k, clock + ttlMs);
+      return consumeNonce(keyId, nonce, ttlMs).then(() => true);
+    };
+    await verifyRequestSignature(req, options({ nowMs: clock, now: () => clock, consumeNonce: expiring }));
+    // The replay arrives before expiry, but its key lookup waits until after the nonce is forgotten.
+    clock = NOW + 59_000;
+    const replay = verifyRequestSignature(
+      req,
+      options({
+        nowMs: clock,
+        now: () => clock,
+        consumeNonce: expiring,
+        lookupSigningKey: async (id) => {
+          clock = NOW + 62_000;
+          return id === KEY_ID ? SIGNING_KEY : undefined;
+        },
+      }),
+    );
+    await expectReason(replay, 'expired');
+  });
+
   it('does not consume the nonce of a request that fails earlier', async () => {
     const consumeNonce = nonceStore();
     const req = signed({ body: BODY });

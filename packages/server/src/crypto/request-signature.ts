@@ -76,8 +76,14 @@ export interface IncomingSignedRequest {
 
 /** Options of {@link verifyRequestSignature}. */
 export interface VerifyRequestSignatureOptions {
-  /** Current time, Unix milliseconds. */
+  /** Current time, Unix milliseconds (used when `now` is not given). */
   readonly nowMs: number;
+  /**
+   * The clock, Unix milliseconds, read after the key lookup: a replay whose lookup waited (a busy
+   * database) is then judged at the time its nonce is checked, not before it waited, so it cannot
+   * arrive after the first request's nonce was forgotten and still pass as unexpired.
+   */
+  readonly now?: (() => number) | undefined;
   /** Accepted distance of `created` from now, in seconds (default 300). */
   readonly maxSkewSeconds?: number | undefined;
   /** Returns the signing key of a `keyid`, or `undefined` when the key is unknown or unusable. */
@@ -358,10 +364,11 @@ export async function verifyRequestSignature(
   const found = await opts.lookupSigningKey(params.keyid);
   const key = found ?? DUMMY_SIGNING_KEY;
 
-  // 4. Clock.
-  if (params.created * 1000 > opts.nowMs + maxSkew * 1000) throw new SignatureError('clock_skew');
-  if (params.created * 1000 < opts.nowMs - maxSkew * 1000) throw new SignatureError('clock_skew');
-  if (opts.nowMs > params.expires * 1000) throw new SignatureError('expired');
+  // 4. Clock, read now: the lookup above may have waited.
+  const nowMs = opts.now ? opts.now() : opts.nowMs;
+  if (params.created * 1000 > nowMs + maxSkew * 1000) throw new SignatureError('clock_skew');
+  if (params.created * 1000 < nowMs - maxSkew * 1000) throw new SignatureError('clock_skew');
+  if (nowMs > params.expires * 1000) throw new SignatureError('expired');
 
   // 5. HMAC, constant-time.
   const expected = hmacSha256(key, base);
@@ -380,7 +387,7 @@ export async function verifyRequestSignature(
 
   // 7. Replay protection: keep the nonce while the signature could still be accepted.
   const lastAcceptedMs = Math.min(params.expires * 1000, (params.created + maxSkew) * 1000);
-  const ttlMs = Math.max(NONCE_TTL_MARGIN_MS, Math.ceil(lastAcceptedMs - opts.nowMs) + NONCE_TTL_MARGIN_MS);
+  const ttlMs = Math.max(NONCE_TTL_MARGIN_MS, Math.ceil(lastAcceptedMs - nowMs) + NONCE_TTL_MARGIN_MS);
   if (!(await opts.consumeNonce(params.keyid, params.nonce, ttlMs))) {
     throw new SignatureError('replayed');
   }

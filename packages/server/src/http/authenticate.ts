@@ -201,6 +201,7 @@ export function createAuthenticator(deps: {
           { method: req.method, targetUri: req.targetUri, headers: req.headers, body: req.body },
           {
             nowMs: Date.now(),
+            now: Date.now,
             lookupSigningKey: async (keyId) => {
               found = await keys.lookupById(keyId);
               return found?.signingKey;

@@ -131,8 +131,11 @@ export const PG_BATCH_MAX_IDS = 64;
  * named prepared statement, `text` ending in `= ANY($1::text[])`, per {@link PG_BATCH_MAX_IDS} ids.
  * Under cache misses (every call naming a grant not cached) each read used to cost a statement of its
  * own: a pool checkout, a protocol round trip, and on the server a snapshot and an executor start-up.
- * A batch pays those once. Reads of the same id in one turn share the row. A statement that fails
- * rejects every read it carried, with the driver's error; the others are unaffected.
+ * A batch pays those once. Reads of the same id in one turn share the row (callers must not change
+ * it). A statement that fails (a lost connection, a statement timeout) rejects every read it carried,
+ * up to {@link PG_BATCH_MAX_IDS} calls, with the driver's error; the other statements are unaffected.
+ * The hot path validates ids before they get here (grant ids are UUIDs, API key and signature key
+ * ids printable ASCII), so one caller's id cannot make a statement fail for the others.
  *
  * @param pool the store's pool.
  * @param text the statement; its result has an `id` column (the key each read waits for).
@@ -143,16 +146,18 @@ function pgBatched<R extends { id: string }>(pool: pg.Pool, text: string): (id: 
   let waiting = new Map<string, Waiter[]>();
   let scheduled = false;
   const send = (ids: string[], waiters: Map<string, Waiter[]>) => {
-    pool.query<R>({ name, text, values: [ids] }).then(
-      ({ rows }) => {
+    // Started inside a promise, so a synchronous throw from the driver rejects these reads too.
+    Promise.resolve()
+      .then(() => pool.query<R>({ name, text, values: [ids] }))
+      .then(({ rows }) => {
         const byId = new Map<string, R>();
         for (const row of rows) byId.set(row.id, row);
         for (const id of ids) for (const w of waiters.get(id)!) w.resolve(byId.get(id));
-      },
-      (err: unknown) => {
+      })
+      // Also reached if answering threw: a read already answered ignores the rejection.
+      .catch((err: unknown) => {
         for (const id of ids) for (const w of waiters.get(id)!) w.reject(err);
-      },
-    );
+      });
   };
   const flush = () => {
     scheduled = false;
