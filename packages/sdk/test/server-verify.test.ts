@@ -20,7 +20,7 @@ function verify(req: Recorded, overrides: Partial<Recorded> = {}) {
   return verifyRequestSignature(
     { method: r.method, targetUri: r.targetUri, headers: r.headers, body: r.body },
     {
-      nowMs: Date.now(),
+      now: Date.now,
       lookupSigningKey: async (keyId) =>
         keyId === deriveKeyId(TEST_API_KEY) ? deriveSigningKey(TEST_API_KEY) : undefined,
       consumeNonce: async (keyId, nonce) => {

@@ -31,7 +31,7 @@ function nonceStore(): VerifyRequestSignatureOptions['consumeNonce'] & { ttls: n
 
 function options(overrides: Partial<VerifyRequestSignatureOptions> = {}): VerifyRequestSignatureOptions {
   return {
-    nowMs: NOW,
+    now: () => NOW,
     lookupSigningKey: async (id) => (id === KEY_ID ? SIGNING_KEY : undefined),
     consumeNonce: nonceStore(),
     ...overrides,
@@ -138,13 +138,12 @@ describe('verifyRequestSignature', () => {
       remembered.set(k, clock + ttlMs);
       return consumeNonce(keyId, nonce, ttlMs).then(() => true);
     };
-    await verifyRequestSignature(req, options({ nowMs: clock, now: () => clock, consumeNonce: expiring }));
+    await verifyRequestSignature(req, options({ now: () => clock, consumeNonce: expiring }));
     // The replay arrives before expiry, but its key lookup waits until after the nonce is forgotten.
     clock = NOW + 59_000;
     const replay = verifyRequestSignature(
       req,
       options({
-        nowMs: clock,
         now: () => clock,
         consumeNonce: expiring,
         lookupSigningKey: async (id) => {
@@ -474,7 +473,7 @@ describe('interop with http-message-signatures', () => {
           headers: lowercase(message.headers),
           body: withBody ? BODY : undefined,
         },
-        options({ nowMs: now }),
+        options({ now: () => now }),
       );
       expect(result.keyId).toBe(KEY_ID);
     }

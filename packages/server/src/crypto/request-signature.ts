@@ -76,14 +76,12 @@ export interface IncomingSignedRequest {
 
 /** Options of {@link verifyRequestSignature}. */
 export interface VerifyRequestSignatureOptions {
-  /** Current time, Unix milliseconds (used when `now` is not given). */
-  readonly nowMs: number;
   /**
    * The clock, Unix milliseconds, read after the key lookup: a replay whose lookup waited (a busy
    * database) is then judged at the time its nonce is checked, not before it waited, so it cannot
    * arrive after the first request's nonce was forgotten and still pass as unexpired.
    */
-  readonly now?: (() => number) | undefined;
+  readonly now: () => number;
   /** Accepted distance of `created` from now, in seconds (default 300). */
   readonly maxSkewSeconds?: number | undefined;
   /** Returns the signing key of a `keyid`, or `undefined` when the key is unknown or unusable. */
@@ -310,7 +308,7 @@ function parseContentDigest(value: string): Buffer {
  * costs the same as a bad signature. `expires` must satisfy `created < expires ≤ created + 300`.
  *
  * @param req Method and target URI as received, lowercase-named headers, raw body bytes.
- * @param opts `nowMs` (Unix ms), `maxSkewSeconds` (default 300), `lookupSigningKey`, `consumeNonce`.
+ * @param opts `now` (clock, Unix ms), `maxSkewSeconds` (default 300), `lookupSigningKey`, `consumeNonce`.
  *   The nonce is kept for as long as the signature could still be accepted, plus one second.
  * @returns The verified key id, created/expires (Unix seconds) and nonce.
  * @throws {SignatureError} `missing` (no signature headers), `malformed`, `unsupported`,
@@ -319,7 +317,7 @@ function parseContentDigest(value: string): Buffer {
  * @example
  * const { keyId } = await verifyRequestSignature(
  *   { method: req.method, targetUri, headers: req.headers, body },
- *   { nowMs: clock.now(), lookupSigningKey, consumeNonce: (k, n, ttl) => nonces.add(k, n, ttl) });
+ *   { now: Date.now, lookupSigningKey, consumeNonce: (k, n, ttl) => nonces.add(k, n, ttl) });
  */
 export async function verifyRequestSignature(
   req: IncomingSignedRequest,
@@ -365,7 +363,7 @@ export async function verifyRequestSignature(
   const key = found ?? DUMMY_SIGNING_KEY;
 
   // 4. Clock, read now: the lookup above may have waited.
-  const nowMs = opts.now ? opts.now() : opts.nowMs;
+  const nowMs = opts.now();
   if (params.created * 1000 > nowMs + maxSkew * 1000) throw new SignatureError('clock_skew');
   if (params.created * 1000 < nowMs - maxSkew * 1000) throw new SignatureError('clock_skew');
   if (nowMs > params.expires * 1000) throw new SignatureError('expired');

@@ -200,7 +200,6 @@ export function createAuthenticator(deps: {
         await verifyRequestSignature(
           { method: req.method, targetUri: req.targetUri, headers: req.headers, body: req.body },
           {
-            nowMs: Date.now(),
             now: Date.now,
             lookupSigningKey: async (keyId) => {
               found = await keys.lookupById(keyId);
