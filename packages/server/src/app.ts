@@ -125,6 +125,10 @@ export interface Latchkey {
  * Builds the server: opens the store and migrates it, loads (or creates) the master key, wires the
  * services and registers the routes. Does not listen.
  *
+ * If a step fails (a wrong master key, a failed migration, …), what it had opened so far (store,
+ * read and audit threads, Redis, egress agent, the Fastify instance) is closed before the error is
+ * rethrown, so a process that embeds Latchkey keeps no thread or connection of a failed start.
+ *
  * @param config validated configuration.
  * @param overrides optional `logger` (tests pass a capturing destination).
  * @throws MasterKeyError, or a migration error.
@@ -142,6 +146,31 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     statementTimeoutMs: config.databaseStatementTimeoutMs,
   });
+  // Closers of what is open so far, run in reverse order if a later step fails.
+  const opened: (() => Promise<unknown>)[] = [() => store.close()];
+  try {
+    return await assemble(config, log, masterKey, store, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) {
+      await close().catch((closeErr: unknown) =>
+        log.warn({ err: { code: (closeErr as { code?: string }).code } }, 'close after a failed start failed'),
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * The part of {@link buildApp} after the store is open: migrates, starts the threads, wires the
+ * services and routes. Pushes a closer onto `opened` for each resource as soon as it is open.
+ */
+async function assemble(
+  config: Config,
+  log: Logger,
+  masterKey: ReturnType<typeof loadOrCreateMasterKey>,
+  store: Store,
+  opened: (() => Promise<unknown>)[],
+): Promise<Latchkey> {
   await migrateToLatest(store.db);
   const { db } = store;
   // A SQLite file's hot-path point reads (cache misses) run on a read thread, off the event loop;
@@ -153,11 +182,13 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
           return undefined;
         })
       : undefined;
+  if (reader) opened.push(() => reader.close());
   const lookups: LookupStore = { ...store, reader };
 
   const replicaId = config.replicaId ?? `r-${randomBytes(6).toString('hex')}`;
   const writer = new AuditWriter(db, replicaId, log.child({ component: 'audit' }), store.sqlite);
   await writer.init();
+  opened.push(() => writer.close());
   const audit = createAuditService({
     db,
     writer,
@@ -182,6 +213,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     ttls: { normalMs: config.cacheTtlMs, degradedMs: config.cacheDegradedTtlMs },
     log: log.child({ component: 'coordination' }),
   });
+  opened.push(() => coordinator.close());
   const { bus } = coordinator;
   const cacheMax = config.cacheMaxEntries;
   const keys = createKeysService({
@@ -251,6 +283,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     headersTimeoutMs: config.upstreamHeadersTimeoutMs,
     bodyTimeoutMs: config.upstreamBodyTimeoutMs,
   });
+  opened.push(() => dispatcher.close());
   // OIDC discovery and JWKS fetches go through the same egress guard as upstream calls.
   const identity = createIdentityService({
     db,
@@ -296,6 +329,7 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     clientErrorHandler,
   });
+  opened.push(() => app.close());
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onSend', async (request, reply) => {

@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { startDbWorker } from './worker-start.js';
 
 /** A statement registered with {@link ReadThread.statement}. */
 export type ReadStatement = number;
@@ -61,27 +62,7 @@ export class ReadThread {
    * @throws Error when the thread cannot open the database or it is not in WAL mode (code `NOT_WAL`).
    */
   static async start(file: string, log: Logger): Promise<ReadThread> {
-    const worker = new Worker(new URL('./read.worker.mjs', import.meta.url), {
-      workerData: { file, busyTimeoutMs: 5000 },
-      // The worker is plain JavaScript: no TypeScript loader, no inherited `--import`.
-      execArgv: [],
-    });
-    await new Promise<void>((resolve, reject) => {
-      const failed = (err: unknown) => {
-        worker.off('message', ready);
-        reject(err instanceof Error ? err : new Error(`read thread exited (${String(err)}) before it was ready`));
-      };
-      const ready = (m: { ready?: boolean }) => {
-        if (!m?.ready) return;
-        worker.off('message', ready);
-        worker.off('error', failed);
-        worker.off('exit', failed);
-        resolve();
-      };
-      worker.on('message', ready);
-      worker.once('error', failed);
-      worker.once('exit', failed);
-    });
+    const worker = await startDbWorker(new URL('./read.worker.mjs', import.meta.url), { file, busyTimeoutMs: 5000 });
     return new ReadThread(worker, log);
   }
 

@@ -17,7 +17,8 @@
 //
 // Messages in:  { id, epoch, start: [seq, hash] | null, fields }  (insert; fields: `recordFields`
 //               arrays in chain order)  |  { id, close: true }
-// Messages out: { id, ok: true, seq, hash } | { id, ok: false, code, message }
+// Messages out: { ready: true }  (once, when the connection is open and the statement prepared)
+//               | { id, ok: true, seq, hash } | { id, ok: false, code, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { chainRows, ROW_COLUMNS } from './audit.chain.mjs';
@@ -101,3 +102,5 @@ parentPort.on('message', (msg) => {
     refuse(msg.id, err?.code ?? 'UNKNOWN', String(err?.message ?? err));
   }
 });
+
+parentPort.postMessage({ ready: true });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Database as SqliteDatabase, Transaction as SqliteTransaction } from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../../store/types.js';
+import { startDbWorker } from '../../store/worker-start.js';
 import {
   chainRows,
   GENESIS_HASH,
@@ -104,7 +105,8 @@ export class AuditWriter {
 
   /**
    * Loads the chain head of this replica, starts the audit threads (SQLite file databases, unless
-   * `insertThread` is false) and the 1 s writability probe.
+   * `insertThread` is false) and the 1 s writability probe. Threads that cannot open the database
+   * are logged (`warn`, the error's code) and commits then run on this thread.
    *
    * @param probeIntervalMs writability probe period, milliseconds.
    * @param opts `batchesInFlight`: batches the insert thread may hold at once (default 1). One
@@ -123,19 +125,36 @@ export class AuditWriter {
     const file = this.#sqlite?.name;
     const sqlite = this.#sqlite;
     if (sqlite && opts.insertThread !== false && file && file !== ':memory:' && !sqlite.memory) {
-      const onDeath = () => void this.#stopThreads();
-      const insert = await AuditThread.start(file, 'insert', this.replicaId, this.#log, onDeath);
-      const checkpoint = await AuditThread.start(file, 'checkpoint', this.replicaId, this.#log, onDeath).catch(
-        async (err) => {
-          await insert.close();
-          throw err;
-        },
-      );
-      this.#threads = { insert, checkpoint };
-      sqlite.pragma('wal_autocheckpoint = 0');
+      const threads = await this.#startThreads(file).catch((err: unknown) => {
+        this.#log.warn(
+          { err: { code: (err as { code?: string }).code } },
+          'audit threads did not start; writing inline',
+        );
+        return undefined;
+      });
+      if (threads) {
+        this.#threads = threads;
+        sqlite.pragma('wal_autocheckpoint = 0');
+      }
     }
     this.#probeTimer = setInterval(() => void this.#probe(), probeIntervalMs);
     this.#probeTimer.unref();
+  }
+
+  /**
+   * Starts the insert and checkpoint threads on `file`; if the second cannot start, the first is
+   * closed. Either one stopping later runs `#stopThreads` (commits go inline).
+   * @throws Error when a thread cannot open the database.
+   */
+  async #startThreads(file: string): Promise<{ insert: AuditThread; checkpoint: AuditThread }> {
+    const onDeath = () => void this.#stopThreads();
+    const insert = await AuditThread.start(file, 'insert', this.replicaId, this.#log, onDeath);
+    try {
+      return { insert, checkpoint: await AuditThread.start(file, 'checkpoint', this.replicaId, this.#log, onDeath) };
+    } catch (err) {
+      await insert.close();
+      throw err;
+    }
   }
 
   /** Reads this replica's chain head from the database. */
@@ -431,8 +450,9 @@ class AuditThread {
   }
 
   /**
-   * Starts a thread on `file`. `onDeath` runs once if it stops unexpectedly.
-   * @throws Error when the thread cannot open the database.
+   * Starts a thread on `file` and waits until its connection is open (and, for `insert`, its
+   * statement prepared). `onDeath` runs once if it stops unexpectedly afterwards.
+   * @throws Error when the thread cannot open the database or prepare its statement.
    */
   static async start(
     file: string,
@@ -441,14 +461,12 @@ class AuditThread {
     log: Logger,
     onDeath: () => void,
   ): Promise<AuditThread> {
-    const worker = new Worker(new URL('./audit.worker.mjs', import.meta.url), {
-      workerData: { file, role, replicaId, busyTimeoutMs: 5000, checkpointIntervalMs: 100 },
-      // The worker is plain JavaScript: no TypeScript loader, no inherited `--import`.
-      execArgv: [],
-    });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('online', resolve);
-      worker.once('error', reject);
+    const worker = await startDbWorker(new URL('./audit.worker.mjs', import.meta.url), {
+      file,
+      role,
+      replicaId,
+      busyTimeoutMs: 5000,
+      checkpointIntervalMs: 100,
     });
     return new AuditThread(worker, log, onDeath);
   }
