@@ -152,9 +152,11 @@ export async function buildApp(config: Config, overrides: { logger?: Logger } = 
     return await assemble(config, log, masterKey, store, opened);
   } catch (err) {
     for (const close of opened.reverse()) {
-      await close().catch((closeErr: unknown) =>
-        log.warn({ err: { code: (closeErr as { code?: string }).code } }, 'close after a failed start failed'),
-      );
+      await Promise.resolve()
+        .then(close)
+        .catch((closeErr: unknown) =>
+          log.warn({ err: { code: (closeErr as { code?: string }).code } }, 'close after a failed start failed'),
+        );
     }
     throw err;
   }
@@ -187,8 +189,9 @@ async function assemble(
 
   const replicaId = config.replicaId ?? `r-${randomBytes(6).toString('hex')}`;
   const writer = new AuditWriter(db, replicaId, log.child({ component: 'audit' }), store.sqlite);
-  await writer.init();
+  // Closing a writer whose init failed is harmless (it drains nothing and stops no thread).
   opened.push(() => writer.close());
+  await writer.init();
   const audit = createAuditService({
     db,
     writer,

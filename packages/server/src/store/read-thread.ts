@@ -62,8 +62,11 @@ export class ReadThread {
    * @throws Error when the thread cannot open the database or it is not in WAL mode (code `NOT_WAL`).
    */
   static async start(file: string, log: Logger): Promise<ReadThread> {
-    const worker = await startDbWorker(new URL('./read.worker.mjs', import.meta.url), { file, busyTimeoutMs: 5000 });
-    return new ReadThread(worker, log);
+    return startDbWorker(
+      new URL('./read.worker.mjs', import.meta.url),
+      { file, busyTimeoutMs: 5000 },
+      (worker) => new ReadThread(worker, log),
+    );
   }
 
   /**

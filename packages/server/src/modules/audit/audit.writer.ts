@@ -149,12 +149,20 @@ export class AuditWriter {
   async #startThreads(file: string): Promise<{ insert: AuditThread; checkpoint: AuditThread }> {
     const onDeath = () => void this.#stopThreads();
     const insert = await AuditThread.start(file, 'insert', this.replicaId, this.#log, onDeath);
+    let checkpoint: AuditThread;
     try {
-      return { insert, checkpoint: await AuditThread.start(file, 'checkpoint', this.replicaId, this.#log, onDeath) };
+      checkpoint = await AuditThread.start(file, 'checkpoint', this.replicaId, this.#log, onDeath);
     } catch (err) {
       await insert.close();
       throw err;
     }
+    // The insert thread died while the checkpoint thread started (its onDeath found no threads to
+    // stop): neither is used, or commits would go inline beside a thread that only checkpoints.
+    if (!insert.alive) {
+      await checkpoint.close();
+      throw Object.assign(new Error('audit insert thread stopped during start'), { code: 'EXIT' });
+    }
+    return { insert, checkpoint };
   }
 
   /** Reads this replica's chain head from the database. */
@@ -461,14 +469,11 @@ class AuditThread {
     log: Logger,
     onDeath: () => void,
   ): Promise<AuditThread> {
-    const worker = await startDbWorker(new URL('./audit.worker.mjs', import.meta.url), {
-      file,
-      role,
-      replicaId,
-      busyTimeoutMs: 5000,
-      checkpointIntervalMs: 100,
-    });
-    return new AuditThread(worker, log, onDeath);
+    return startDbWorker(
+      new URL('./audit.worker.mjs', import.meta.url),
+      { file, role, replicaId, busyTimeoutMs: 5000, checkpointIntervalMs: 100 },
+      (worker) => new AuditThread(worker, log, onDeath),
+    );
   }
 
   /**
