@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 
 /**
  * Runs `source` (TypeScript, an ES module) in a child `node --import tsx` process from the server
- * package's directory and returns its stdout. The script is written to a fresh temp dir.
+ * package's directory and returns its stdout. The script is written to a fresh temp dir, removed
+ * afterwards.
  *
  * @param args arguments after the script; `nodeFlags` before `--import tsx`.
  * @param timeoutMs the child is killed after this many milliseconds.
@@ -16,12 +17,17 @@ export async function runTsChild(
   source: string,
   opts: { args?: string[]; nodeFlags?: string[]; timeoutMs?: number } = {},
 ): Promise<string> {
-  const entry = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-child-')), 'child.mts');
-  fs.writeFileSync(entry, source);
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [...(opts.nodeFlags ?? []), '--import', 'tsx', entry, ...(opts.args ?? [])],
-    { cwd: path.join(import.meta.dirname, '..', '..'), timeout: opts.timeoutMs ?? 30_000 },
-  );
-  return stdout;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-child-'));
+  const entry = path.join(dir, 'child.mts');
+  try {
+    fs.writeFileSync(entry, source);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [...(opts.nodeFlags ?? []), '--import', 'tsx', entry, ...(opts.args ?? [])],
+      { cwd: path.join(import.meta.dirname, '..', '..'), timeout: opts.timeoutMs ?? 30_000 },
+    );
+    return stdout;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
