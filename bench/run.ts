@@ -11,6 +11,7 @@ import { runAudit, type AuditResult } from './lib/audit.js';
 import { stopAllChildren } from './lib/child.js';
 import { cleanUpAll } from './lib/cleanup.js';
 import { runComparison, type VariantResult } from './lib/compare.js';
+import { useLoadGenerator } from './lib/load.js';
 import { REPO_ROOT } from './lib/latchkey.js';
 import { builtIsCurrent } from '../packages/cli/bin/build-state.mjs';
 import { describeMachine } from './lib/machine.js';
@@ -21,6 +22,7 @@ import { renderReport, type BenchResults } from './lib/report.js';
 import { runScale, type DbKind, type ScaleResult } from './lib/scale.js';
 import { checkTargets } from './lib/targets.js';
 import { startVariants } from './lib/variants-start.js';
+import { findWrk } from './lib/wrk.js';
 import { NGINX_WORKERS, startUpstream } from './variants/baselines.js';
 import { VARIANT_NAMES, type VariantName } from './variants/types.js';
 
@@ -36,6 +38,15 @@ function commandLine(): string {
 async function main(opts: BenchOptions): Promise<number> {
   const problems: string[] = [];
   const skipped: string[] = [];
+  // One load generator for every run: wrk when installed (much less CPU per request than
+  // autocannon, which shares the two cores with the servers under test), else autocannon.
+  const wrk = opts.load === 'autocannon' ? undefined : findWrk();
+  if (opts.load === 'wrk' && !wrk) {
+    log('--load wrk: wrk is not installed (apt-get install -y wrk)');
+    return 2;
+  }
+  useLoadGenerator(wrk ? { kind: 'wrk', bin: wrk } : { kind: 'autocannon' });
+  log(`load generator: ${wrk ? `wrk (${wrk})` : 'autocannon'}`);
   const pgVersion = opts.skipPg ? 'skipped (--skip-pg)' : await serverVersion(opts.pgUrl);
   const machine = describeMachine(pgVersion);
   const dbs: DbKind[] = opts.skipPg ? ['sqlite'] : ['sqlite', 'postgres'];
@@ -113,6 +124,7 @@ async function main(opts: BenchOptions): Promise<number> {
     latchkeyRuntime: builtIsCurrent(path.join(REPO_ROOT, 'packages'))
       ? 'the compiled build (`npm run build`, current)'
       : 'the TypeScript sources through tsx (the compiled build is missing or older than a source: run `npm run build`)',
+    loadGenerator: wrk ? 'wrk' : 'autocannon',
     orders,
     comparison,
     scale,

@@ -1,13 +1,33 @@
 /**
- * One load run with autocannon (programmatic, in this process) and what the processes under test
- * spent on it. Latency is recorded per response from autocannon's own hrtime measurement with
- * microsecond resolution (its built-in histogram rounds to whole milliseconds, too coarse here).
+ * One load run and what the processes under test spent on it, with the run's load generator: wrk
+ * when installed (`wrk.ts`), else autocannon (programmatic, in this process). With autocannon,
+ * latency is recorded per response from its own hrtime measurement with microsecond resolution (its
+ * built-in histogram rounds to whole milliseconds, too coarse here).
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
 import { totalCpuSeconds } from './proc.js';
 import { quantileSorted, Samples } from './stats.js';
+import { runWrk } from './wrk.js';
 
-/** What to send. `setup` (optional) returns extra headers computed fresh for every request. */
+/** The load generator of a run: every measured run of one bench uses the same. */
+export type LoadGenerator = { readonly kind: 'wrk'; readonly bin: string } | { readonly kind: 'autocannon' };
+
+let generator: LoadGenerator = { kind: 'autocannon' };
+
+/** Selects the load generator of every later {@link runLoad} (autocannon until called). */
+export function useLoadGenerator(g: LoadGenerator): void {
+  generator = g;
+}
+
+/** The load generator {@link runLoad} uses. */
+export function loadGenerator(): LoadGenerator {
+  return generator;
+}
+
+/**
+ * What to send. `setup` (optional) returns extra headers computed fresh for every request (with wrk,
+ * called beforehand once per request to be sent, each result sent once).
+ */
 export interface LoadRequest {
   readonly method: string;
   readonly path: string;
@@ -42,7 +62,7 @@ export interface Measurement {
   readonly cpuUsPerReq: number;
   /** CPU of the upstream per 2xx response, µs. */
   readonly upstreamCpuUsPerReq: number;
-  /** CPU of this process (the load generator) as a share of one core, %. */
+  /** CPU of the load generator (this process for autocannon, the wrk process) as a share of one core, %. */
   readonly loadgenCpuPct: number;
   /** Problems that make the run invalid: non-2xx, errors, timeouts, resets, mismatches. */
   readonly problems: string[];
@@ -57,11 +77,18 @@ function toAutocannonRequest(r: LoadRequest): AutocannonRequest {
 }
 
 /**
- * Runs `connections` keep-alive connections for `durationS` seconds and measures.
+ * Runs `connections` keep-alive connections for `durationS` seconds with the selected load
+ * generator ({@link useLoadGenerator}) and measures.
  *
  * @returns the measurement; `problems` is non-empty when the run is invalid.
+ * @throws Error when wrk cannot run or prints no result.
  */
 export async function runLoad(opts: LoadOptions): Promise<Measurement> {
+  return generator.kind === 'wrk' ? runWrk(generator.bin, opts) : runAutocannon(opts);
+}
+
+/** {@link runLoad} with autocannon, in this process. */
+async function runAutocannon(opts: LoadOptions): Promise<Measurement> {
   const samples = new Samples();
   const statuses = new Map<number, number>();
   const pids = opts.serverPids();

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
+import { findWrk, wrkVersion } from './wrk.js';
 
 /** What the report states about the machine. */
 export interface MachineInfo {
@@ -13,6 +14,8 @@ export interface MachineInfo {
   readonly node: string;
   readonly nginx: string;
   readonly autocannon: string;
+  /** wrk's version, or 'not installed' (absent from results saved before wrk was supported). */
+  readonly wrk?: string;
   readonly postgres: string;
   readonly loadavg: string;
 }
@@ -56,6 +59,7 @@ export function describeMachine(postgres: string): MachineInfo {
     node: process.version,
     nginx: nginx ? run(nginx, ['-v']).replace(/^nginx version:\s*/, '') : 'not installed',
     autocannon: autocannonVersion,
+    wrk: ((bin) => (bin ? wrkVersion(bin) : 'not installed'))(findWrk()),
     postgres,
     loadavg: os
       .loadavg()

@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly profileOut: string | undefined;
   /** A saved results JSON to render the report from, measuring nothing (`--render`). */
   readonly renderFrom: string | undefined;
+  /** The load generator: `auto` (wrk when installed, else autocannon), `wrk` or `autocannon`. */
+  readonly load: 'auto' | 'wrk' | 'autocannon';
 }
 
 /** Usage text. */
@@ -51,7 +53,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --report FILE        markdown report (default docs/benchmarks.md)
   --json FILE          JSON results (default bench/results/latest.json)
   --profile-out FILE   also keep the raw .cpuprofile (open it in Chrome DevTools or speedscope)
-  --render FILE        measure nothing: write the report (--report) again from a saved results JSON`;
+  --render FILE        measure nothing: write the report (--report) again from a saved results JSON
+  --load G             load generator: auto (default: wrk when installed, else autocannon), wrk, autocannon`;
 
 function positive(name: string, v: string | undefined): number {
   const n = Number(v);
@@ -77,6 +80,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let jsonPath = 'bench/results/latest.json';
   let profileOut: string | undefined;
   let renderFrom: string | undefined;
+  let load: BenchOptions['load'] = 'auto';
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -100,7 +104,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (a === '--json') jsonPath = next();
     else if (a === '--profile-out') profileOut = next();
     else if (a === '--render') renderFrom = next();
-    else if (['--skip-scale', '--skip-audit', '--skip-profile', '--skip-pg'].includes(a)) flags.add(a);
+    else if (a === '--load') {
+      const g = next();
+      if (g !== 'auto' && g !== 'wrk' && g !== 'autocannon')
+        throw new TypeError('--load needs auto, wrk or autocannon');
+      load = g;
+    } else if (['--skip-scale', '--skip-audit', '--skip-profile', '--skip-pg'].includes(a)) flags.add(a);
     else throw new TypeError(`unknown option ${a}`);
   }
   const unknown = only?.filter((t) => !SECTIONS.includes(t) && !(VARIANT_NAMES as readonly string[]).includes(t));
@@ -124,6 +133,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     jsonPath,
     profileOut,
     renderFrom,
+    load,
   };
 }
 

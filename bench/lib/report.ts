@@ -20,6 +20,8 @@ export interface BenchResults {
   readonly nginxWorkers: number;
   /** What `latchkey serve` ran from. */
   readonly latchkeyRuntime: string;
+  /** The load generator of every run (results saved before wrk was supported: autocannon). */
+  readonly loadGenerator?: 'wrk' | 'autocannon';
   readonly orders: string[][];
   readonly comparison: VariantResult[];
   readonly scale: ScaleResult[];
@@ -204,6 +206,7 @@ export function renderReport(r: BenchResults): string {
         ['Node.js', m.node],
         ['nginx', m.nginx],
         ['autocannon', m.autocannon],
+        ['wrk', m.wrk ?? 'not recorded'],
         ['PostgreSQL', m.postgres],
         ['load average at start', m.loadavg],
       ],
@@ -214,19 +217,26 @@ export function renderReport(r: BenchResults): string {
     `- Rounds: ${o.rounds}; ${o.durationS} s per measured run, ${o.warmupS} s warm-up (50 connections) per variant and round; ` +
       'variants interleaved in a different (seeded) order each round; the **median** over rounds is reported for every figure.',
     `- Round orders (seed ${o.seed}): ${r.orders.map((x, i) => `${i + 1}. ${x.join(' → ')}`).join('; ') || '—'}.`,
-    '- Load generator: autocannon (programmatic, in the orchestrating process), keep-alive, no pipelining, 1 and 50 connections. ' +
-      'Latency is recorded per response from autocannon’s hrtime measurement at µs resolution.',
+    r.loadGenerator === 'wrk'
+      ? '- Load generator: wrk (its own process; 1 thread at 1 connection, 2 threads at 50), keep-alive, no pipelining, 1 and 50 connections, ' +
+          '10 s timeout. A Lua script counts every response by status; latency percentiles are wrk’s (µs resolution, from writing the request to the end of the response). ' +
+          'Requests whose headers change per request (signed requests, scale’s random grant ids) are generated before each run and each is sent once.'
+      : '- Load generator: autocannon (programmatic, in the orchestrating process), keep-alive, no pipelining, 1 and 50 connections. ' +
+          'Latency is recorded per response from autocannon’s hrtime measurement at µs resolution.',
     '- Upstream: a `node:http` server in its own process answering every request with the same 195-byte JSON body, keep-alive.',
     `- nginx: \`worker_processes ${r.nginxWorkers}\`, \`proxy_set_header Authorization\` (static), \`proxy_http_version 1.1\`, ` +
       '`proxy_set_header Connection ""`, upstream `keepalive 64`, access log off; CPU and RSS summed over master + workers.',
     '- bare: `bench/bare-proxy.ts` — `node:http` + a Map lookup + one AES-256-GCM open (16-byte tag) + undici `Pool.stream()` into the raw response.',
     `- Latchkey: \`latchkey serve\` (one process per variant) running ${r.latchkeyRuntime}, SQLite, \`LATCHKEY_AUDIT_MODE=sync\` unless stated, \`LATCHKEY_LOG_LEVEL=warn\`, ` +
-      'a bearer managed secret granted to the `system` principal; signed requests get a fresh RFC 9421 signature per request in the load generator. ' +
+      'a bearer managed secret granted to the `system` principal; signed requests carry a fresh RFC 9421 signature (new nonce) each. ' +
       'CPU and RSS include its audit insert and checkpoint threads (SQLite).',
     '- CPU per request: utime + stime of the server process(es) from `/proc/<pid>/stat` over the run ÷ 2xx responses ' +
       '("direct": the upstream’s). Peak RSS: `VmHWM` from `/proc/<pid>/status` at the end (over the process’s lifetime).',
-    '- Every server under test, the upstream and the load generator share the same cores: on 2 cores the load generator ' +
-      'takes up to one of them, so absolute figures understate what a server alone would do; ratios are the point.',
+    '- Every server under test, the upstream and the load generator share the same cores ' +
+      (r.loadGenerator === 'wrk'
+        ? '(the "load gen CPU" column says how much of one core wrk took), '
+        : '(on 2 cores autocannon takes up to one of them), ') +
+      'so absolute figures understate what a server alone would do; ratios are the point.',
     '',
     '## Targets (DESIGN §13)',
     '',
