@@ -11,8 +11,9 @@
 //   head this thread answers is the sequence it expects. This thread commits them in order, so the
 //   order of rows never depends on it.
 // - `checkpoint`: runs a PASSIVE WAL checkpoint on a timer, so inline commits on the event loop
-//   (light load) never pay for one: that connection has automatic checkpoints off while the threads
-//   run, and a PASSIVE checkpoint never blocks writers. Under sustained load the insert thread
+//   (light load) rarely pay for one: that connection checkpoints only past 4,096 pages while the
+//   threads run (back-to-back inline commits: see `INLINE_WAL_AUTOCHECKPOINT` in audit.writer.ts),
+//   and a PASSIVE checkpoint never blocks writers. Under sustained load the insert thread
 //   checkpoints after its own commits (see below).
 //
 // Messages in:  { id, epoch, start: [seq, hash] | null, fields }  (insert; fields: `recordFields`
@@ -35,7 +36,8 @@ db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
 // sustained load it is the writer, and only a checkpoint run between two of its commits backfills
 // the whole log, so that the next commit restarts it. A checkpoint running beside a busy writer
 // never catches up and the log would grow without bound. The event loop's connection has automatic
-// checkpoints off, and the checkpoint thread covers light load, when commits are inline.
+// checkpoints only past 4,096 pages, and the checkpoint thread covers light load, when commits are
+// inline.
 db.pragma(`wal_autocheckpoint = ${role === 'insert' ? 1000 : 0}`);
 
 function checkpoint() {

@@ -230,6 +230,22 @@ test('under sustained load the WAL stays bounded: checkpoints complete and the l
   expect(statSync(wal).size).toBeLessThan(24 * 1024 * 1024);
 });
 
+test('under back-to-back inline commits (one caller) the WAL stays bounded: the committing connection checkpoints past 16 MiB', async () => {
+  const { store, writer } = await setup('file');
+  const wal = `${store.sqlite!.name}-wal`;
+  // One row at a time commits inline on the event loop. Every PASSIVE checkpoint of the checkpoint
+  // thread overlaps a commit, so the log never restarts unless the committing connection checkpoints
+  // itself: with automatic checkpoints off there, it reached 282 MB here (21.7 MB with them).
+  let largest = 0;
+  for (let k = 0; k < 15_000; k++) {
+    await writer.append(event(k));
+    if (k % 100 === 0) largest = Math.max(largest, statSync(wal).size);
+  }
+  expect(writer.usesInsertThread).toBe(true);
+  expectChain(await chainOf(store), 15_000);
+  expect(largest).toBeLessThan(48 * 1024 * 1024);
+});
+
 test.skipIf(process.platform !== 'linux')(
   'threads that cannot open the database fail their start: init logs it and commits inline, leaving no thread behind',
   async () => {

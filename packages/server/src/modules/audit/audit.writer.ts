@@ -33,6 +33,20 @@ const BATCH_ROWS = 400;
 const DEFAULT_WAL_AUTOCHECKPOINT = 1000;
 /** Batches of at most this many rows commit on the event loop even when an insert thread runs. */
 const INLINE_MAX_ROWS = 4;
+/**
+ * `wal_autocheckpoint` (pages) of the event loop's connection while the audit threads run: 16 MiB of
+ * 4 KiB pages, the size a restarted log is cut back to. The checkpoint thread's PASSIVE checkpoints
+ * copy the log but never restart it: the next writer does, only if every frame was copied when it
+ * starts. Inline commits on the event loop (a few rows each) come every fraction of a millisecond
+ * at one or a few busy connections, so every such checkpoint overlapped one, and with automatic
+ * checkpoints off on this connection the log grew without bound: 677 MB after 10 s at one
+ * connection (3,100 commits a second), and the next burst's insert thread then stalled on a
+ * checkpoint of all of it (p99 201 ms at 50 connections, against 10 ms). Past this size the commit
+ * that crosses it checkpoints the rest (the checkpoint thread has copied most of it) before the next
+ * commit, which then restarts the log. Under sustained load the insert thread restarts the log
+ * itself at 1,000 pages, so this connection never reaches it.
+ */
+const INLINE_WAL_AUTOCHECKPOINT = 4096;
 
 const pgInsertSqlBySize = new Map<number, string>();
 
@@ -134,7 +148,7 @@ export class AuditWriter {
       });
       if (threads) {
         this.#threads = threads;
-        sqlite.pragma('wal_autocheckpoint = 0');
+        sqlite.pragma(`wal_autocheckpoint = ${INLINE_WAL_AUTOCHECKPOINT}`);
       }
     }
     this.#probeTimer = setInterval(() => void this.#probe(), probeIntervalMs);
