@@ -219,7 +219,7 @@ export function renderReport(r: BenchResults): string {
     `- Round orders (seed ${o.seed}): ${r.orders.map((x, i) => `${i + 1}. ${x.join(' → ')}`).join('; ') || '—'}.`,
     r.loadGenerator === 'wrk'
       ? '- Load generator: wrk (its own process; 1 thread at 1 connection, 2 threads at 50), keep-alive, no pipelining, 1 and 50 connections, ' +
-          '10 s timeout. A Lua script counts every response by status; latency percentiles are wrk’s (µs resolution, from writing the request to the end of the response). ' +
+          '10 s timeout. A Lua script counts every response by status and reads wrk’s µs latency histogram with wrk’s coordinated-omission correction undone, so percentiles are of raw per-response latency (from writing the request to the end of the response), as with autocannon. ' +
           'Requests whose headers change per request (signed requests, scale’s random grant ids) are generated before each run and each is sent once.'
       : '- Load generator: autocannon (programmatic, in the orchestrating process), keep-alive, no pipelining, 1 and 50 connections. ' +
           'Latency is recorded per response from autocannon’s hrtime measurement at µs resolution.',

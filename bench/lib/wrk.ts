@@ -31,20 +31,27 @@ export function wrkVersion(bin: string): string {
   return /wrk\s+\S+/.exec(`${r.stdout}${r.stderr}`)?.[0] ?? 'unknown';
 }
 
-/** A Lua string literal holding `s` exactly (bytes outside printable ASCII as decimal escapes). */
+/** A Lua string literal holding `s` exactly (bytes outside printable ASCII as 3-digit decimal escapes). */
 export function luaString(s: string): string {
   let out = '"';
   for (const b of Buffer.from(s, 'utf8')) {
     if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;
     else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += `\\${b}`;
+    // Zero-padded: Lua reads up to three digits, so `\n1` must not become `\101`.
+    else out += `\\${String(b).padStart(3, '0')}`;
   }
   return `${out}"`;
 }
 
-// Globals `base_headers` and `extra_file` are set by the generated prologue. Each thread keeps the
-// lines of the request file whose index modulo the thread count is its own, formats them once in
-// init, and sends each once; running out is reported (`exhausted`) and makes the run invalid.
+// Globals `req_files` (one file of pre-formatted requests per thread, or nil) and `connections` are
+// set by the generated prologue. wrk starts each thread before it initializes the next one, so a
+// thread's init must be quick: its file holds finished requests separated by NUL bytes, read in one
+// call. Each request is sent once; running out is counted (`exhausted`) and makes the run invalid.
+//
+// wrk 4.x "corrects" its latency histogram for coordinated omission before calling done(): for
+// every sample at n >= 2e (e = runtime / (responses / connections)) it adds samples at n - e,
+// n - 2e, ... down to e. The bench compares raw per-response latency (what autocannon reported, and
+// what the targets mean), so done() undoes it: raw[v] = C[v] - C[v + e] for v > e, else C[v].
 const SCRIPT = `
 local threads = {}
 local nthreads = 0
@@ -57,30 +64,26 @@ end
 function init(args)
   statuses = {}
   exhausted = 0
-  local stride = tonumber(args[1])
-  if extra_file ~= nil then
+  if req_files ~= nil then
+    local f = assert(io.open(req_files[tid + 1], "rb"))
+    local data = f:read("*a")
+    f:close()
     reqs = {}
     count = 0
-    idx = 0
-    local k = 0
-    for line in io.lines(extra_file) do
-      if k % stride == tid then
-        local h = {}
-        for name, value in pairs(base_headers) do h[name] = value end
-        for pair in string.gmatch(line, "[^\\t]+") do
-          local c = string.find(pair, ": ", 1, true)
-          h[string.sub(pair, 1, c - 1)] = string.sub(pair, c + 2)
-        end
-        count = count + 1
-        reqs[count] = wrk.format(nil, nil, h)
-      end
-      k = k + 1
+    local pos = 1
+    while true do
+      local z = string.find(data, "\0", pos, true)
+      if z == nil then break end
+      count = count + 1
+      reqs[count] = string.sub(data, pos, z - 1)
+      pos = z + 1
     end
+    idx = 0
     request = function()
       idx = idx + 1
       if idx > count then
-        idx = 1
         exhausted = exhausted + 1
+        return reqs[(idx - 1) % count + 1]
       end
       return reqs[idx]
     end
@@ -89,6 +92,35 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+end
+
+-- The histogram itself (wrk 4's \`stats\` struct: count, limit, min, max, then one counter per µs):
+-- \`latency(i)\` rescans from the start on every call, too slow for a full walk.
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { uint64_t count; uint64_t limit; uint64_t min; uint64_t max; uint64_t data[?]; } lk_wrk_stats; ]]
+
+local function raw_percentiles(latency, summary)
+  local s = ffi.cast("lk_wrk_stats**", latency)[0]
+  local lo, hi = tonumber(s.min), tonumber(s.max)
+  local per_conn = math.floor(summary.requests / connections)
+  local e = per_conn > 0 and math.floor(summary.duration / per_conn) or hi + 1
+  local raw, total = {}, 0
+  for v = lo, hi do
+    local c = tonumber(s.data[v])
+    if v > e and v + e <= hi then c = c - tonumber(s.data[v + e]) end
+    raw[v - lo + 1] = c
+    total = total + c
+  end
+  local function pct(p)
+    local rank = math.floor(p / 100 * total + 1)
+    local acc = 0
+    for v = lo, hi do
+      acc = acc + raw[v - lo + 1]
+      if acc >= rank then return v end
+    end
+    return 0
+  end
+  return pct(50), pct(90), pct(99), total
 end
 
 function done(summary, latency, requests)
@@ -108,11 +140,12 @@ function done(summary, latency, requests)
   local parts = {}
   for code, n in pairs(st) do parts[#parts + 1] = string.format('"%d":%d', code, n) end
   local e = summary.errors
+  local p50, p90, p99, samples = raw_percentiles(latency, summary)
   io.write(string.format(
     '${RESULT_MARK}{"durationUs":%d,"requests":%d,"statuses":{%s},"connect":%d,"read":%d,"write":%d,' ..
-      '"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"cpuTicks":%d,"exhausted":%d}\\n',
+      '"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"samples":%d,"cpuTicks":%d,"exhausted":%d}\\n',
     summary.duration, summary.requests, table.concat(parts, ","), e.connect, e.read, e.write, e.status,
-    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99), ticks, exhaustedAll))
+    e.timeout, p50, p90, p99, samples, ticks, exhaustedAll))
 end
 `;
 
@@ -126,39 +159,51 @@ interface WrkResult {
   readonly write: number;
   readonly status: number;
   readonly timeout: number;
+  /** Raw latency percentiles, µs (wrk's coordinated-omission correction undone). */
   readonly p50: number;
   readonly p90: number;
   readonly p99: number;
+  /** Latency samples after undoing the correction: one per response when the undoing is right. */
+  readonly samples: number;
   readonly cpuTicks: number;
   readonly exhausted: number;
 }
 
-/** Highest 2xx rate seen per request (sizes the next pre-generated file for it). */
-const seenRate = new WeakMap<LoadRequest, number>();
+/** Highest 2xx rate seen per request and connection count (sizes the next pre-generated files). */
+const seenRate = new WeakMap<LoadRequest, Map<number, number>>();
 
-/** The Lua prologue: the base request (method, path, headers, body) and the per-request file. */
-function prologue(r: LoadRequest, extraFile: string | undefined): string {
+/** The Lua prologue: the base request (method, path, headers, body) and the per-thread request files. */
+function prologue(r: LoadRequest, connections: number, files: readonly string[] | undefined): string {
   const lines = [`wrk.method = ${luaString(r.method)}`, `wrk.path = ${luaString(r.path)}`];
   for (const [k, v] of Object.entries(r.headers)) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
   if (r.body !== undefined) lines.push(`wrk.body = ${luaString(r.body)}`);
-  lines.push('base_headers = {}', 'for k, v in pairs(wrk.headers) do base_headers[k] = v end');
-  lines.push(`extra_file = ${extraFile === undefined ? 'nil' : luaString(extraFile)}`);
+  lines.push(`connections = ${connections}`);
+  lines.push(`req_files = ${files === undefined ? 'nil' : `{ ${files.map(luaString).join(', ')} }`}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** One line of the request file: the headers of one request, `name: value` pairs joined by tabs. */
-function extraLine(h: Record<string, string>): string {
-  const pairs = Object.entries(h).map(([k, v]) => {
-    if (/[\t\r\n]/.test(k + v)) throw new Error(`header ${k} holds a tab or line break; wrk cannot send it`);
-    return `${k}: ${v}`;
-  });
-  return pairs.join('\t');
+/**
+ * One HTTP/1.1 request as wrk would format it (`wrk.format`): request line, Host, the base headers,
+ * the per-request ones, Content-Length when there is a body, a blank line, the body.
+ *
+ * @throws Error when a header holds a line break or NUL (it would split the request or the file).
+ */
+export function formatRequest(r: LoadRequest, host: string, extra: Readonly<Record<string, string>>): string {
+  const headers = { ...r.headers, ...extra };
+  const lines = [`${r.method} ${r.path} HTTP/1.1`, `Host: ${host}`];
+  for (const [k, v] of Object.entries(headers)) {
+    if (/[\r\n\0]/.test(k + v)) throw new Error(`header ${k} holds a line break or NUL; it cannot be sent as is`);
+    lines.push(`${k}: ${v}`);
+  }
+  if (r.body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(r.body)}`);
+  return `${lines.join('\r\n')}\r\n\r\n${r.body ?? ''}`;
 }
 
 /**
- * Runs wrk with `connections` keep-alive connections for `durationS` seconds and measures, like
- * `runLoad` with autocannon: 2xx rate, latency percentiles (wrk's histogram, µs resolution), CPU of
- * the processes under test from /proc, and wrk's own CPU.
+ * Runs wrk with `connections` keep-alive connections for `durationS` seconds (rounded to whole
+ * seconds, at least 1) and measures, like `runLoad` with autocannon: 2xx rate over wrk's measured
+ * window, raw latency percentiles (µs resolution), CPU of the processes under test from /proc, and
+ * wrk's own CPU.
  *
  * @param bin the wrk executable.
  * @returns the measurement; `problems` is non-empty when the run is invalid.
@@ -168,31 +213,39 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lk-wrk-'));
   try {
     const r = opts.request;
-    let extraFile: string | undefined;
+    const threads = opts.connections >= 2 ? 2 : 1;
+    const durationS = Math.max(1, Math.round(opts.durationS));
+    let files: string[] | undefined;
     let generated = 0;
     if (r.setup) {
-      // Each pre-generated request is sent once: size for twice the best rate seen, plus a second.
-      const rate = 2 * (seenRate.get(r) ?? FIRST_RATE_CAP / 2);
-      generated = Math.ceil(rate * (opts.durationS + 1));
-      const lines = new Array<string>(generated);
-      for (let i = 0; i < generated; i++) lines[i] = extraLine(r.setup());
-      extraFile = path.join(dir, 'requests.txt');
-      writeFileSync(extraFile, `${lines.join('\n')}\n`);
+      // Each pre-generated request is sent once: size for twice the best rate seen at this many
+      // connections (else at any: the warm-up runs at 50 before the 1-connection run), plus a second.
+      const seen = seenRate.get(r);
+      const best = seen?.get(opts.connections) ?? (seen?.size ? Math.max(...seen.values()) : FIRST_RATE_CAP / 2);
+      const rate = 2 * best;
+      const perThread = Math.ceil((rate * (durationS + 1)) / threads);
+      generated = perThread * threads;
+      const host = new URL(opts.origin).host;
+      files = [];
+      for (let t = 0; t < threads; t++) {
+        const reqs = new Array<string>(perThread);
+        for (let i = 0; i < perThread; i++) reqs[i] = formatRequest(r, host, r.setup());
+        const file = path.join(dir, `requests-${t}.bin`);
+        writeFileSync(file, `${reqs.join('\0')}\0`);
+        files.push(file);
+      }
     }
     const script = path.join(dir, 'load.lua');
-    writeFileSync(script, prologue(r, extraFile) + SCRIPT);
-    const threads = opts.connections >= 2 ? 2 : 1;
+    writeFileSync(script, prologue(r, opts.connections, files) + SCRIPT);
     const args = [
       `-t${threads}`,
       `-c${opts.connections}`,
-      `-d${opts.durationS}s`,
+      `-d${durationS}s`,
       '--timeout',
       '10s',
       '-s',
       script,
       `${opts.origin}${r.path}`,
-      '--',
-      String(threads),
     ];
     const pids = opts.serverPids();
     const cpu0 = totalCpuSeconds(pids);
@@ -217,20 +270,29 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
     const w = JSON.parse(line.slice(RESULT_MARK.length)) as WrkResult;
     const wallS = w.durationUs / 1e6;
     let ok = 0;
+    let counted = 0;
     const bad: string[] = [];
     for (const [s, n] of Object.entries(w.statuses)) {
+      counted += n;
       if (Number(s) >= 200 && Number(s) < 300) ok += n;
       else bad.push(`${n}×${s}`);
     }
     const problems: string[] = [];
     if (bad.length) problems.push(`non-2xx responses: ${bad.join(', ')}`);
+    if (counted !== w.requests) problems.push(`wrk completed ${w.requests} responses, the script counted ${counted}`);
+    // Every response leaves one latency sample, except those past the timeout (counted as timeouts).
+    if (w.samples + w.timeout !== w.requests) {
+      problems.push(`${w.samples} latency samples after undoing wrk's correction, for ${w.requests} responses`);
+    }
     const errors = w.connect + w.read + w.write;
     if (errors) problems.push(`${errors} socket errors (connect ${w.connect}, read ${w.read}, write ${w.write})`);
     if (w.timeout) problems.push(`${w.timeout} timeouts`);
-    if (w.exhausted) problems.push(`the ${generated} pre-generated requests ran out (${w.exhausted} reused)`);
+    if (w.exhausted) problems.push(`the ${generated} pre-generated requests ran out (${w.exhausted} sent again)`);
     if (ok === 0) problems.push('no 2xx response');
     const rps = ok / wallS;
-    seenRate.set(r, Math.max(seenRate.get(r) ?? 0, rps));
+    const rates = seenRate.get(r) ?? new Map<number, number>();
+    rates.set(opts.connections, Math.max(rates.get(opts.connections) ?? 0, rps));
+    seenRate.set(r, rates);
     return {
       rps,
       p50Ms: w.p50 / 1000,
