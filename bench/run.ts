@@ -22,7 +22,7 @@ import { renderReport, type BenchResults } from './lib/report.js';
 import { runScale, type DbKind, type ScaleResult } from './lib/scale.js';
 import { checkTargets } from './lib/targets.js';
 import { startVariants } from './lib/variants-start.js';
-import { findWrk } from './lib/wrk.js';
+import { findWrk, stopWrk } from './lib/wrk.js';
 import { NGINX_WORKERS, startUpstream } from './variants/baselines.js';
 import { VARIANT_NAMES, type VariantName } from './variants/types.js';
 
@@ -170,10 +170,12 @@ if (opts.renderFrom) {
   log(`wrote ${path.relative(REPO_ROOT, reportPath)} from ${opts.renderFrom} (run of ${saved.date})`);
   process.exit(0);
 }
-const interrupt = () =>
+const interrupt = () => {
+  stopWrk();
   void stopAllChildren()
     .then(() => cleanUpAll(opts.pgUrl))
     .then(() => process.exit(130));
+};
 process.once('SIGINT', interrupt);
 process.once('SIGTERM', interrupt);
 main(opts).then(

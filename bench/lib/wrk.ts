@@ -5,7 +5,7 @@
  * one JSON line at the end. Requests whose headers change per request (a fresh RFC 9421 signature, a
  * random grant id) are generated beforehand into a file, each used once.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,15 @@ import { ticksPerSecond, totalCpuSeconds } from './proc.js';
 const FIRST_RATE_CAP = 60_000;
 /** Marker of the result line the script prints. */
 const RESULT_MARK = '@@latchkey-bench ';
+
+/** wrk processes running now (stopped by {@link stopWrk} when the bench is interrupted). */
+const running = new Set<ChildProcess>();
+
+/** Stops every wrk process still running (the bench's interrupt handler). */
+export function stopWrk(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
 
 /** The path of `wrk` when it is on PATH, else undefined. */
 export function findWrk(): string | undefined {
@@ -253,6 +262,8 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
     const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>(
       (resolve, reject) => {
         const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        running.add(child);
+        child.once('exit', () => running.delete(child));
         let out = '';
         let err = '';
         child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
