@@ -40,7 +40,8 @@ async function main(opts: BenchOptions): Promise<number> {
   const skipped: string[] = [];
   // One load generator for every run: wrk when installed (much less CPU per request than
   // autocannon, which shares the two cores with the servers under test), else autocannon.
-  const wrk = opts.load === 'autocannon' ? undefined : findWrk();
+  const installedWrk = findWrk();
+  const wrk = opts.load === 'autocannon' ? undefined : installedWrk;
   if (opts.load === 'wrk' && !wrk) {
     log('--load wrk: wrk is not installed (apt-get install -y wrk)');
     return 2;
@@ -48,7 +49,7 @@ async function main(opts: BenchOptions): Promise<number> {
   useLoadGenerator(wrk ? { kind: 'wrk', bin: wrk } : { kind: 'autocannon' });
   log(`load generator: ${wrk ? `wrk (${wrk})` : 'autocannon'}`);
   const pgVersion = opts.skipPg ? 'skipped (--skip-pg)' : await serverVersion(opts.pgUrl);
-  const machine = describeMachine(pgVersion);
+  const machine = describeMachine(pgVersion, installedWrk);
   const dbs: DbKind[] = opts.skipPg ? ['sqlite'] : ['sqlite', 'postgres'];
   if (opts.skipPg) skipped.push('PostgreSQL: --skip-pg');
   else if (pgVersion.startsWith('unreachable')) problems.push(`PostgreSQL at ${opts.pgUrl} is ${pgVersion}`);

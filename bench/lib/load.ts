@@ -19,11 +19,6 @@ export function useLoadGenerator(g: LoadGenerator): void {
   generator = g;
 }
 
-/** The load generator {@link runLoad} uses. */
-export function loadGenerator(): LoadGenerator {
-  return generator;
-}
-
 /**
  * What to send. `setup` (optional) returns extra headers computed fresh for every request (with wrk,
  * called beforehand once per request to be sent, each result sent once).

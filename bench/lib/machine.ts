@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
-import { findWrk, wrkVersion } from './wrk.js';
+import { wrkVersion } from './wrk.js';
 
 /** What the report states about the machine. */
 export interface MachineInfo {
@@ -39,8 +39,13 @@ export function findNginx(): string | undefined {
   return undefined;
 }
 
-/** Collects the machine description (`nproc`, /proc/cpuinfo, /proc/meminfo, versions). */
-export function describeMachine(postgres: string): MachineInfo {
+/**
+ * Collects the machine description (`nproc`, /proc/cpuinfo, /proc/meminfo, versions).
+ *
+ * @param postgres the PostgreSQL server's version line (or why there is none).
+ * @param wrk the wrk executable when installed (`findWrk`), whether or not this run uses it.
+ */
+export function describeMachine(postgres: string, wrk: string | undefined): MachineInfo {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const meminfo = readFileSync('/proc/meminfo', 'utf8');
   const nginx = findNginx();
@@ -59,7 +64,7 @@ export function describeMachine(postgres: string): MachineInfo {
     node: process.version,
     nginx: nginx ? run(nginx, ['-v']).replace(/^nginx version:\s*/, '') : 'not installed',
     autocannon: autocannonVersion,
-    wrk: ((bin) => (bin ? wrkVersion(bin) : 'not installed'))(findWrk()),
+    wrk: wrk ? wrkVersion(wrk) : 'not installed',
     postgres,
     loadavg: os
       .loadavg()
