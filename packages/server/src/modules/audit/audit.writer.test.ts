@@ -226,6 +226,8 @@ test('under sustained load the WAL stays bounded: checkpoints complete and the l
   for (let round = 0; round < 400; round++) {
     await Promise.all(Array.from({ length: 60 }, (_, k) => writer.append(event(round * 100 + k))));
   }
+  // The path under test: each round's 60 rows went to the insert thread as one batch.
+  expect(writer.commits).toEqual({ inline: 0, thread: 400 });
   expect((await chainOf(store)).length).toBe(24_000);
   expect(statSync(wal).size).toBeLessThan(24 * 1024 * 1024);
 });
@@ -242,6 +244,8 @@ test('under back-to-back inline commits (one caller) the WAL stays bounded: the 
     if (k % 100 === 0) largest = Math.max(largest, statSync(wal).size);
   }
   expect(writer.usesInsertThread).toBe(true);
+  // The path under test: every one of these commits ran on this connection, none on the thread.
+  expect(writer.commits).toEqual({ inline: 15_000, thread: 0 });
   expectChain(await chainOf(store), 15_000);
   expect(largest).toBeLessThan(48 * 1024 * 1024);
 });

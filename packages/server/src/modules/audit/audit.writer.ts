@@ -105,6 +105,8 @@ export class AuditWriter {
    * checkpoints then run on this thread.
    */
   #threads: { insert: AuditThread; checkpoint: AuditThread } | undefined;
+  /** Batches committed, by where they were committed (see {@link AuditWriter.commits}). */
+  #commits = { inline: 0, thread: 0 };
 
   /**
    * @param db database handle.
@@ -217,6 +219,14 @@ export class AuditWriter {
     if (this.#sqlite?.open) this.#sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_WAL_AUTOCHECKPOINT}`);
   }
 
+  /**
+   * Batches committed since `init`, by where: `inline` on this thread (light load, PostgreSQL, or
+   * no insert thread), `thread` on the insert thread. A copy; failed commits are not counted.
+   */
+  get commits(): { inline: number; thread: number } {
+    return { ...this.#commits };
+  }
+
   /** Number of records waiting to be committed (a metric). */
   get queueDepth(): number {
     return this.#pending.length;
@@ -322,6 +332,7 @@ export class AuditWriter {
         // Without a known head (a thread batch is still in flight) the thread continues its own chain.
         const end = await thread.insert(fields, epoch, startHash === undefined ? null : [startSeq, startHash]);
         if (end.seq !== endSeq) throw new Error(`audit thread ended the chain at ${end.seq}, expected ${endSeq}`);
+        this.#commits.thread += 1;
         // A later batch, sent meanwhile, sets the head when it answers.
         if (this.#headSeq === endSeq) this.#headHash = end.hash;
       } else {
@@ -329,6 +340,7 @@ export class AuditWriter {
         const { rows, hash } = chainRows(fields, this.replicaId, startSeq, startHash);
         this.#headHash = hash;
         await this.#insertHere(rows);
+        this.#commits.inline += 1;
       }
       if (epoch === this.#epoch) this.#healthy = true;
       for (const p of batch) p.resolve();
