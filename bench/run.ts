@@ -4,6 +4,7 @@
  * Writes docs/benchmarks.md and bench/results/latest.json; exits 1 when the run is invalid
  * (non-2xx, errors or timeouts, a variant missing, a process that died), 2 on bad options.
  */
+import { DEFAULT_SIGNATURE_TTL_SECONDS } from '@latchkey/api';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as prettier from 'prettier';
@@ -22,7 +23,7 @@ import { renderReport, type BenchResults } from './lib/report.js';
 import { runScale, type DbKind, type ScaleResult } from './lib/scale.js';
 import { checkTargets } from './lib/targets.js';
 import { startVariants } from './lib/variants-start.js';
-import { findWrk, stopWrk } from './lib/wrk.js';
+import { findWrk, maxPremadeRunS, stopWrk } from './lib/wrk.js';
 import { NGINX_WORKERS, startUpstream } from './variants/baselines.js';
 import { VARIANT_NAMES, type VariantName } from './variants/types.js';
 
@@ -46,6 +47,16 @@ async function main(opts: BenchOptions): Promise<number> {
     log('--load wrk: wrk is not installed (apt-get install -y wrk)');
     return 2;
   }
+  const names = VARIANT_NAMES.filter((n) => !opts.only || opts.only.includes(n)) as VariantName[];
+  // Signed requests are made before a wrk run and carry the SDK's signature TTL: a longer run would
+  // fail part-way (expired signatures), so it is refused before anything runs.
+  if (wrk && names.includes('lk-forward-signed') && opts.durationS > maxPremadeRunS(DEFAULT_SIGNATURE_TTL_SECONDS)) {
+    log(
+      `--duration ${opts.durationS}: with wrk, signed requests (valid ${DEFAULT_SIGNATURE_TTL_SECONDS} s) allow ` +
+        `at most ${maxPremadeRunS(DEFAULT_SIGNATURE_TTL_SECONDS)} s per run (or use --load autocannon)`,
+    );
+    return 2;
+  }
   useLoadGenerator(wrk ? { kind: 'wrk', bin: wrk } : { kind: 'autocannon' });
   log(`load generator: ${wrk ? `wrk (${wrk})` : 'autocannon'}`);
   const pgVersion = opts.skipPg ? 'skipped (--skip-pg)' : await serverVersion(opts.pgUrl);
@@ -53,7 +64,6 @@ async function main(opts: BenchOptions): Promise<number> {
   const dbs: DbKind[] = opts.skipPg ? ['sqlite'] : ['sqlite', 'postgres'];
   if (opts.skipPg) skipped.push('PostgreSQL: --skip-pg');
   else if (pgVersion.startsWith('unreachable')) problems.push(`PostgreSQL at ${opts.pgUrl} is ${pgVersion}`);
-  const names = VARIANT_NAMES.filter((n) => !opts.only || opts.only.includes(n)) as VariantName[];
   let comparison: VariantResult[] = [];
   let orders: string[][] = [];
   let scale: ScaleResult[] = [];

@@ -29,6 +29,11 @@ export interface LoadRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly setup?: () => Record<string, string>;
+  /**
+   * Seconds for which what `setup` returns stays valid after it is made (a signature's `expires`).
+   * wrk sends requests made before its run: a run that could outlast this is refused up front.
+   */
+  readonly validForS?: number;
 }
 
 /** Options of {@link runLoad}. */

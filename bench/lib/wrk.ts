@@ -14,6 +14,11 @@ import { ticksPerSecond, totalCpuSeconds } from './proc.js';
 
 /** Requests per second assumed before a request has been measured once (sizes pre-generated files). */
 const FIRST_RATE_CAP = 60_000;
+/**
+ * Seconds a pre-made request may wait before its run starts (making and writing them, wrk's start)
+ * plus the run's rounding: a run is refused unless it ends this long before `validForS`.
+ */
+const SETUP_MARGIN_S = 10;
 /** Marker of the result line the script prints. */
 const RESULT_MARK = '@@latchkey-bench ';
 
@@ -209,6 +214,14 @@ export function formatRequest(r: LoadRequest, host: string, extra: Readonly<Reco
 }
 
 /**
+ * The longest wrk run, in whole seconds, that can send requests made beforehand which stay valid for
+ * `validForS` seconds once made (see `LoadRequest.validForS`).
+ */
+export function maxPremadeRunS(validForS: number): number {
+  return Math.floor(validForS - SETUP_MARGIN_S);
+}
+
+/**
  * Runs wrk with `connections` keep-alive connections for `durationS` seconds (rounded to whole
  * seconds, at least 1) and measures, like `runLoad` with autocannon: 2xx rate over wrk's measured
  * window, raw latency percentiles (µs resolution), CPU of the processes under test from /proc, and
@@ -226,6 +239,14 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
     const durationS = Math.max(1, Math.round(opts.durationS));
     let files: string[] | undefined;
     let generated = 0;
+    if (r.setup && r.validForS !== undefined && durationS > maxPremadeRunS(r.validForS)) {
+      // The last pre-made request would be sent after it expired: the run would fail on non-2xx
+      // answers part-way through, after its time was spent. Refused before anything is made.
+      throw new Error(
+        `a ${durationS} s wrk run cannot send requests made beforehand that are valid for ${r.validForS} s ` +
+          `(at most ${maxPremadeRunS(r.validForS)} s; use --load autocannon, which makes them as it sends)`,
+      );
+    }
     if (r.setup) {
       // Each pre-generated request is sent once: size for twice the best rate seen at this many
       // connections (else at any: the warm-up runs at 50 before the 1-connection run), plus a second.

@@ -2,6 +2,7 @@
  * Latchkey variants: `/v1/forward` (bearer key, RFC 9421 signed), `POST /v1/proxy`, and the gateway
  * `/gw/{grant_id}/…`. Each runs its own `latchkey serve` process (SQLite, synchronous audit).
  */
+import { DEFAULT_SIGNATURE_TTL_SECONDS } from '@latchkey/api';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { signRequest } from '../../packages/server/src/crypto/request-signature.js';
@@ -45,6 +46,7 @@ function forwardSignedRequest(lk: LatchkeyServer, up: Upstream, grantId: string)
     headers,
     // The signature covers every latchkey-* header sent (the server refuses uncovered ones).
     setup: () => signRequest({ method: 'GET', url, headers, keyId, signingKey }),
+    validForS: DEFAULT_SIGNATURE_TTL_SECONDS,
   };
 }
 
