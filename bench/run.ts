@@ -4,7 +4,6 @@
  * Writes docs/benchmarks.md and bench/results/latest.json; exits 1 when the run is invalid
  * (non-2xx, errors or timeouts, a variant missing, a process that died), 2 on bad options.
  */
-import { DEFAULT_SIGNATURE_TTL_SECONDS } from '@latchkey/api';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as prettier from 'prettier';
@@ -23,9 +22,10 @@ import { renderReport, type BenchResults } from './lib/report.js';
 import { runScale, type DbKind, type ScaleResult } from './lib/scale.js';
 import { checkTargets } from './lib/targets.js';
 import { startVariants } from './lib/variants-start.js';
-import { findWrk, maxPremadeRunS, stopWrk } from './lib/wrk.js';
+import { findWrk, maxPremadeRunS, stopWrk, wrkRunSeconds } from './lib/wrk.js';
 import { NGINX_WORKERS, startUpstream } from './variants/baselines.js';
 import { VARIANT_NAMES, type VariantName } from './variants/types.js';
+import { SIGNED_REQUEST_VALID_S } from './variants/latchkey.js';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -48,12 +48,13 @@ async function main(opts: BenchOptions): Promise<number> {
     return 2;
   }
   const names = VARIANT_NAMES.filter((n) => !opts.only || opts.only.includes(n)) as VariantName[];
-  // Signed requests are made before a wrk run and carry the SDK's signature TTL: a longer run would
-  // fail part-way (expired signatures), so it is refused before anything runs.
-  if (wrk && names.includes('lk-forward-signed') && opts.durationS > maxPremadeRunS(DEFAULT_SIGNATURE_TTL_SECONDS)) {
+  // Signed requests are made before a wrk run and carry the SDK's signature TTL: a longer run (a
+  // warm-up included) would fail part-way on expired signatures, so it is refused before anything runs.
+  const longestS = wrkRunSeconds(Math.max(opts.durationS, opts.warmupS));
+  if (wrk && names.includes('lk-forward-signed') && longestS > maxPremadeRunS(SIGNED_REQUEST_VALID_S)) {
     log(
-      `--duration ${opts.durationS}: with wrk, signed requests (valid ${DEFAULT_SIGNATURE_TTL_SECONDS} s) allow ` +
-        `at most ${maxPremadeRunS(DEFAULT_SIGNATURE_TTL_SECONDS)} s per run (or use --load autocannon)`,
+      `--duration/--warmup ${longestS} s: with wrk, signed requests (valid ${SIGNED_REQUEST_VALID_S} s) allow ` +
+        `at most ${maxPremadeRunS(SIGNED_REQUEST_VALID_S)} s per run (or use --load autocannon)`,
     );
     return 2;
   }

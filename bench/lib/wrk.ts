@@ -15,8 +15,9 @@ import { ticksPerSecond, totalCpuSeconds } from './proc.js';
 /** Requests per second assumed before a request has been measured once (sizes pre-generated files). */
 const FIRST_RATE_CAP = 60_000;
 /**
- * Seconds a pre-made request may wait before its run starts (making and writing them, wrk's start)
- * plus the run's rounding: a run is refused unless it ends this long before `validForS`.
+ * Seconds allowed, when a run is planned, for making its requests beforehand and starting wrk: a run
+ * is refused up front unless it ends this long before `validForS`. Making them takes longer for
+ * longer runs, so {@link runWrk} also checks the actual time just before it starts wrk.
  */
 const SETUP_MARGIN_S = 10;
 /** Marker of the result line the script prints. */
@@ -213,9 +214,15 @@ export function formatRequest(r: LoadRequest, host: string, extra: Readonly<Reco
   return `${lines.join('\r\n')}\r\n\r\n${r.body ?? ''}`;
 }
 
+/** The whole seconds wrk runs for a requested duration (rounded, at least 1). */
+export function wrkRunSeconds(durationS: number): number {
+  return Math.max(1, Math.round(durationS));
+}
+
 /**
  * The longest wrk run, in whole seconds, that can send requests made beforehand which stay valid for
- * `validForS` seconds once made (see `LoadRequest.validForS`).
+ * `validForS` seconds once made (see `LoadRequest.validForS`), allowing {@link SETUP_MARGIN_S} for
+ * making them.
  */
 export function maxPremadeRunS(validForS: number): number {
   return Math.floor(validForS - SETUP_MARGIN_S);
@@ -229,19 +236,23 @@ export function maxPremadeRunS(validForS: number): number {
  *
  * @param bin the wrk executable.
  * @returns the measurement; `problems` is non-empty when the run is invalid.
- * @throws Error when wrk cannot run or prints no result.
+ * @throws Error when wrk cannot run or prints no result; when the request's pre-made headers
+ *   (`validForS`) would expire before the run ends, checked before they are made and again just
+ *   before wrk starts.
  */
 export async function runWrk(bin: string, opts: LoadOptions): Promise<Measurement> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lk-wrk-'));
   try {
     const r = opts.request;
     const threads = opts.connections >= 2 ? 2 : 1;
-    const durationS = Math.max(1, Math.round(opts.durationS));
+    const durationS = wrkRunSeconds(opts.durationS);
     let files: string[] | undefined;
     let generated = 0;
+    /** When the first pre-made request was made (Unix seconds). */
+    let madeAtS = 0;
     if (r.setup && r.validForS !== undefined && durationS > maxPremadeRunS(r.validForS)) {
-      // The last pre-made request would be sent after it expired: the run would fail on non-2xx
-      // answers part-way through, after its time was spent. Refused before anything is made.
+      // Requests sent near the end of the run would have expired: it would fail on non-2xx answers
+      // part-way through, after its time was spent. Refused before anything is made.
       throw new Error(
         `a ${durationS} s wrk run cannot send requests made beforehand that are valid for ${r.validForS} s ` +
           `(at most ${maxPremadeRunS(r.validForS)} s; use --load autocannon, which makes them as it sends)`,
@@ -256,6 +267,7 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
       const perThread = Math.ceil((rate * (durationS + 1)) / threads);
       generated = perThread * threads;
       const host = new URL(opts.origin).host;
+      madeAtS = Date.now() / 1000;
       files = [];
       for (let t = 0; t < threads; t++) {
         const reqs = new Array<string>(perThread);
@@ -264,6 +276,17 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
         writeFileSync(file, `${reqs.join('\0')}\0`);
         files.push(file);
       }
+    }
+    if (files && r.validForS !== undefined) {
+      // Making them took long (a long run at a high rate): the first one made expires at the latest
+      // `validForS` after it was made, less a second (a signature's `created` is whole seconds); the
+      // run, started within a second, must end before that.
+      const lateS = Date.now() / 1000 + 1 + durationS - (madeAtS + r.validForS - 1);
+      if (lateS > 0)
+        throw new Error(
+          `the requests made for this ${durationS} s wrk run would expire ${lateS.toFixed(1)} s before it ends ` +
+            `(valid ${r.validForS} s; making them took ${(Date.now() / 1000 - madeAtS).toFixed(1)} s): run shorter`,
+        );
     }
     const script = path.join(dir, 'load.lua');
     writeFileSync(script, prologue(r, opts.connections, files) + SCRIPT);

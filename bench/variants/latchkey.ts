@@ -35,6 +35,9 @@ export function forwardBearerRequest(appKey: string, up: Upstream, grantId: stri
   return { method: 'GET', path: '/v1/forward', headers, setup: () => ({ 'latchkey-grant-id': grantId() }) };
 }
 
+/** Seconds a signed bench request stays valid once made: the SDK's default signature TTL. */
+export const SIGNED_REQUEST_VALID_S = DEFAULT_SIGNATURE_TTL_SECONDS;
+
 /** The `/v1/forward` request signed SDK-style: a fresh RFC 9421 signature (new nonce) per request. */
 function forwardSignedRequest(lk: LatchkeyServer, up: Upstream, grantId: string): LoadRequest {
   const { keyId, signingKey } = signingIdentity(lk.init!.appKey);
@@ -46,7 +49,7 @@ function forwardSignedRequest(lk: LatchkeyServer, up: Upstream, grantId: string)
     headers,
     // The signature covers every latchkey-* header sent (the server refuses uncovered ones).
     setup: () => signRequest({ method: 'GET', url, headers, keyId, signingKey }),
-    validForS: DEFAULT_SIGNATURE_TTL_SECONDS,
+    validForS: SIGNED_REQUEST_VALID_S,
   };
 }
 
