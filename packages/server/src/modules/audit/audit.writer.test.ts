@@ -194,6 +194,8 @@ test('a batch queued behind a failed one on the insert thread is refused, so the
     ...Array(8).fill('poisoned'),
     ...Array(8).fill('an earlier batch failed'),
   ]);
+  // Neither batch committed, so neither is counted.
+  expect(writer.commits).toEqual({ inline: 0, thread: 0 });
   expect(writer.healthy).toBe(false);
   await writer.append(event(200));
   expect(writer.healthy).toBe(true);
@@ -213,6 +215,8 @@ test('by default one batch is in flight: rows appended while a batch fails wait,
     ...Array(8).fill('poisoned'),
     ...Array(8).fill('ok'),
   ]);
+  // Only the batch that committed is counted (8 rows: on the insert thread).
+  expect(writer.commits).toEqual({ inline: 0, thread: 1 });
   expect(writer.healthy).toBe(true);
   const rows = await chainOf(store);
   expectChain(rows, 8);
