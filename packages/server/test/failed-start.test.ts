@@ -1,12 +1,16 @@
 /**
- * A start that fails after the store is open (here: a wrong master key, found once the database is
- * read) closes what it had opened: the read thread, both audit threads and the database. An
- * application embedding Latchkey that retries with the right key keeps nothing of the failed start.
+ * A start that fails after the store is open (a wrong master key, found once the database is read;
+ * a port already taken, found once the app is built) closes what it had opened: the read thread,
+ * both audit threads and the database. An application embedding Latchkey that retries keeps nothing
+ * of the failed start.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect, test } from 'vitest';
-import { buildApp, createLogger, loadConfig } from '../src/index.js';
+import { buildApp, createLogger, loadConfig, startServer as startLatchkey } from '../src/index.js';
 import { startServer } from './helpers/server.js';
 
 /** OS threads of this process (worker threads each run on their own). */
@@ -61,6 +65,46 @@ test.skipIf(process.platform !== 'linux')(
       expect(res.statusCode).toBe(200);
       await again.close();
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+);
+
+test.skipIf(process.platform !== 'linux')(
+  'a port already taken fails the start once the app is built, and leaves no thread or open database behind',
+  async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-port-'));
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const config = loadConfig({
+        LATCHKEY_DATA_DIR: dataDir,
+        LATCHKEY_HOST: '127.0.0.1',
+        LATCHKEY_PORT: String(taken),
+        LATCHKEY_LOG_LEVEL: 'silent',
+      });
+      const baseline = threads();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await expect(startLatchkey(config)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+        expect(await settle(baseline)).toBe(baseline);
+        expect(openFiles(dataDir)).toBe(0);
+      }
+      // Once the port is free, the same data dir starts and serves on it.
+      await new Promise<void>((resolve, reject) => blocker.close((err) => (err ? reject(err) : resolve())));
+      const running = await startLatchkey(config);
+      try {
+        expect(running.port).toBe(taken);
+        expect(threads()).toBeGreaterThanOrEqual(baseline + 3);
+        const res = await fetch(`${running.url}/healthz`);
+        expect(res.status).toBe(200);
+      } finally {
+        await running.close();
+      }
+      expect(await settle(baseline)).toBe(baseline);
+      expect(openFiles(dataDir)).toBe(0);
+    } finally {
+      if (blocker.listening) blocker.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   },
