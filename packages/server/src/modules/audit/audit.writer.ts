@@ -220,8 +220,9 @@ export class AuditWriter {
   }
 
   /**
-   * Batches committed since this writer was constructed, by where: `inline` on this thread (light load, PostgreSQL, or
-   * no insert thread), `thread` on the insert thread. A copy; failed commits are not counted.
+   * Batches committed since this writer was constructed, by where: `inline` on this thread (light
+   * load, PostgreSQL, or no insert thread), `thread` on the insert thread. A copy; failed commits are
+   * not counted.
    */
   get commits(): { inline: number; thread: number } {
     return { ...this.#commits };
