@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Database as SqliteDatabase, Transaction as SqliteTransaction } from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { Logger } from 'pino';
+import { isoNow } from '../../iso-time.js';
 import type { Db } from '../../store/types.js';
 import { startDbWorker } from '../../store/worker-start.js';
 import {
@@ -541,16 +542,4 @@ class AuditThread {
     this.#worker.postMessage({ id: 0, close: true });
     await exited;
   }
-}
-
-let lastMs = 0;
-let lastIso = '';
-/** `new Date().toISOString()`, reused within the same millisecond (many rows share one under load). */
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
-  }
-  return lastIso;
 }

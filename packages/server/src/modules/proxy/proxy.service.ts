@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { LatchkeyError } from '../../errors.js';
+import { isoNow } from '../../iso-time.js';
 import { isPromise, type MaybePromise } from '../../maybe-promise.js';
 import type { AuthContext } from '../../http/authenticate.js';
 import { redactUrl } from '../audit/audit.fns.js';
@@ -114,6 +115,8 @@ export function createProxyService(deps: {
 }): ProxyService {
   const { grants, secrets, audit, dispatcher, httpHosts } = deps;
   const now = deps.now ?? (() => new Date());
+  // The clock as ISO text for the grant's expiry check: cached formatting unless a clock is injected.
+  const nowIso = deps.now ? () => deps.now!().toISOString() : isoNow;
 
   /**
    * The audit input of a proxied call (one object literal of fixed shape: this runs on every call).
@@ -213,13 +216,13 @@ export function createProxyService(deps: {
         checkCaller(input.auth);
         const steps = { grants, delegations: deps.delegations, identity: deps.identity };
         if (input.byProvider) {
-          const found = await resolveGrantForUser(steps, input.auth, input.byProvider, now().toISOString(), (id) => {
+          const found = await resolveGrantForUser(steps, input.auth, input.byProvider, nowIso(), (id) => {
             call.appUserId = id;
           });
           call.grant = found.grant;
         } else {
           // A cached grant and credential come back as plain values: no await on the hot path.
-          const found = resolveGrant(steps, input.auth, input.grantId, now().toISOString());
+          const found = resolveGrant(steps, input.auth, input.grantId, nowIso());
           call.grant = isPromise(found) ? await found : found;
         }
         const loaded = loadCredential(secrets, call.grant);
