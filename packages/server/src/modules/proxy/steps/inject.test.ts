@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { sanitizeHeaders } from './inject.js';
 
 describe('sanitizeHeaders', () => {
-  test('drops hop-by-hop, Latchkey and signature headers and keeps the rest', () => {
+  test('drops hop-by-hop, Latchkey, signature and caller credential headers and keeps the rest', () => {
     const out = sanitizeHeaders(
       {
         accept: 'application/json',
@@ -16,6 +16,14 @@ describe('sanitizeHeaders', () => {
         signature: 'sig1=:AA==:',
         'signature-input': 'sig1=()',
         'content-digest': 'sha-256=:AA==:',
+        authorization: 'Bearer lk_caller_key',
+        cookie: 'session=1',
+        'proxy-authorization': 'Basic eDp5',
+        'x-api-key': 'caller-key',
+        'api-key': 'caller-key',
+        'x-amz-security-token': 't',
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        'x-amz-date': '20260101T000000Z',
         absent: undefined,
       },
       false,

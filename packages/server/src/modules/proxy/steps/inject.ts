@@ -30,8 +30,13 @@ const HOP_BY_HOP = new Set([
   'signature-input',
 ]);
 
+/** What `sanitizeHeaders` never forwards: hop-by-hop, signature and caller-supplied credential headers. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CREDENTIAL_HEADERS]);
+
 /**
- * Removes hop-by-hop headers (including those named in `Connection`) and every `latchkey-*` header.
+ * Removes hop-by-hop headers (including those named in `Connection`), every `latchkey-*` header, and
+ * caller-supplied credential headers (`authorization`, `cookie`, …: the injection step removes them
+ * anyway; dropping them here spares it deleting keys, which turns the map into a slow dictionary).
  * `content-digest` is also removed when it belonged to Latchkey's own request signature.
  *
  * @param headers incoming headers with lowercase names.
@@ -59,7 +64,7 @@ export function sanitizeHeaders(
     const value = headers[name];
     if (value === undefined) continue;
     const n = name.toLowerCase();
-    if (n.startsWith('latchkey-') || HOP_BY_HOP.has(n) || named?.has(n)) continue;
+    if (n.startsWith('latchkey-') || NOT_FORWARDED.has(n) || named?.has(n)) continue;
     if (signedByLatchkey && n === 'content-digest') continue;
     out[n] = value;
   }
@@ -84,10 +89,11 @@ export function injectCredential(
   url: URL,
   sigv4?: SigV4Plan,
 ): string[] | Promise<string[]> {
-  for (const h of CREDENTIAL_HEADERS) delete headers[h];
+  // `delete` only what is there: deleting an absent key still costs a runtime call.
+  for (const h of CREDENTIAL_HEADERS) if (h in headers) delete headers[h];
   const inj = cred.injection;
-  if (inj.header) delete headers[inj.header.toLowerCase()];
-  for (const h of inj.headers ?? []) delete headers[h.name.toLowerCase()];
+  if (inj.header) dropHeader(headers, inj.header.toLowerCase());
+  for (const h of inj.headers ?? []) dropHeader(headers, h.name.toLowerCase());
   for (const q of inj.query ?? []) url.searchParams.delete(q.name);
 
   const value = JSON.parse(valueJson) as string | Record<string, string>;
@@ -119,4 +125,8 @@ export function injectCredential(
       return signSigV4(value as unknown as AwsSigV4Value, sigv4, headers, url);
     }
   }
+}
+
+function dropHeader(headers: HeaderMap, name: string): void {
+  if (name in headers) delete headers[name];
 }
