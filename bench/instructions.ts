@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { freePort, spawnChild, stopAllChildren, tsNodeArgs, type Child } from './lib/child.js';
-import { CLI, REPO_ROOT, createBenchGrant, type LatchkeyServer } from './lib/latchkey.js';
+import { CLI, REPO_ROOT, createBenchGrant, latchkeyEnv, type LatchkeyServer } from './lib/latchkey.js';
 import { UPSTREAM_PATH, startUpstream } from './variants/baselines.js';
 
 /** A server under callgrind and the one request sent to it. */
@@ -106,16 +106,7 @@ async function latchkey(upstreamOrigin: string, upstreamPort: number, out: strin
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lk-callgrind-data-'));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LATCHKEY_EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
-    LATCHKEY_EGRESS_ALLOW_HTTP_HOSTS: '127.0.0.1',
-    LATCHKEY_LOG_LEVEL: 'warn',
-    LATCHKEY_PUBLIC_URL: origin,
-    LATCHKEY_AUDIT_MODE: 'sync',
-  };
-  for (const k of ['LATCHKEY_MASTER_KEY', 'LATCHKEY_MASTER_KEY_FILE', 'LATCHKEY_REDIS_URL', 'LATCHKEY_DATABASE_URL'])
-    delete env[k];
+  const env = latchkeyEnv(origin);
   const cli = process.env['LATCHKEY_BENCH_CLI'] ?? CLI;
   const args = [...callgrindArgs(out), process.execPath, cli, 'serve', '--data-dir', dataDir, '--port', String(port)];
   const child = await spawnChild('latchkey', 'valgrind', [...args, '--json'], {

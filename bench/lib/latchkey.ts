@@ -46,15 +46,14 @@ export interface LatchkeyServer {
 }
 
 /**
- * Starts `latchkey serve --data-dir D --port P --json` with loopback egress allowed, log level
- * `warn`, `LATCHKEY_PUBLIC_URL` = its own origin (so signed target URIs match) and the audit mode.
- *
- * @throws Error when the server does not come up within 60 s.
+ * The environment of a bench Latchkey server: this process's, with loopback egress allowed, warn
+ * logging, the given public URL and audit mode (default sync), and no master key, Redis or database
+ * setting inherited (SQLite in the data dir unless `databaseUrl` is given).
  */
-export async function startLatchkey(opts: LatchkeyOptions): Promise<LatchkeyServer> {
-  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lk-bench-'));
-  const port = opts.port ?? (await freePort());
-  const origin = `http://127.0.0.1:${port}`;
+export function latchkeyEnv(
+  origin: string,
+  opts: { auditMode?: 'sync' | 'async'; databaseUrl?: string | undefined } = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LATCHKEY_EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
@@ -68,6 +67,20 @@ export async function startLatchkey(opts: LatchkeyOptions): Promise<LatchkeyServ
   delete env['LATCHKEY_REDIS_URL'];
   if (opts.databaseUrl) env['LATCHKEY_DATABASE_URL'] = opts.databaseUrl;
   else delete env['LATCHKEY_DATABASE_URL'];
+  return env;
+}
+
+/**
+ * Starts `latchkey serve --data-dir D --port P --json` with loopback egress allowed, log level
+ * `warn`, `LATCHKEY_PUBLIC_URL` = its own origin (so signed target URIs match) and the audit mode.
+ *
+ * @throws Error when the server does not come up within 60 s.
+ */
+export async function startLatchkey(opts: LatchkeyOptions): Promise<LatchkeyServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lk-bench-'));
+  const port = opts.port ?? (await freePort());
+  const origin = `http://127.0.0.1:${port}`;
+  const env = latchkeyEnv(origin, opts);
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   // Extra node flags for investigations (e.g. `--trace-gc`), split on spaces.
   nodeArgs.push(...(process.env['LATCHKEY_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
