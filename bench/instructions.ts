@@ -6,7 +6,7 @@
  * bench/README.md, "Instructions per request".
  *
  * Usage: npm run bench:instructions -- [lk|bare|both] [warm-up requests] [counted requests] [concurrency]
- * (defaults: both 6000 4000 8). `LATCHKEY_BENCH_CLI` runs another build's CLI (as `npm run bench`).
+ * (defaults: both 6000 4000 8). `LATCHKEY_BENCH_CLI` runs another build's CLI (as for `npm run bench`).
  * Needs valgrind (`apt-get install -y valgrind`). Exits 1 on a non-200 answer or a failed start.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { freePort, spawnChild, stopAllChildren, tsNodeArgs, type Child } from './lib/child.js';
-import { CLI, REPO_ROOT, createBenchGrant, latchkeyEnv, type LatchkeyServer } from './lib/latchkey.js';
+import { REPO_ROOT, createBenchGrant, startLatchkey } from './lib/latchkey.js';
+import { forwardBearerRequest } from './variants/latchkey.js';
+import type { Upstream } from './variants/types.js';
 import { UPSTREAM_PATH, startUpstream } from './variants/baselines.js';
 
 /** A server under callgrind and the one request sent to it. */
@@ -101,46 +103,22 @@ async function count(name: string, start: (out: string) => Promise<Target>): Pro
   }
 }
 
-/** Latchkey under callgrind, with the bench's bearer secret and grant. */
-async function latchkey(upstreamOrigin: string, upstreamPort: number, out: string): Promise<Target> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'lk-callgrind-data-'));
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const env = latchkeyEnv(origin);
-  const cli = process.env['LATCHKEY_BENCH_CLI'] ?? CLI;
-  const args = [...callgrindArgs(out), process.execPath, cli, 'serve', '--data-dir', dataDir, '--port', String(port)];
-  const child = await spawnChild('latchkey', 'valgrind', [...args, '--json'], {
-    env,
-    cwd: REPO_ROOT,
-    timeoutMs: 300_000,
-    ready: ({ stderr }) => stderr.includes('Latchkey listening on'),
+/** Latchkey under callgrind (through `startLatchkey`), with the bench's bearer secret and grant. */
+async function latchkey(up: Upstream, out: string): Promise<Target> {
+  const lk = await startLatchkey({
+    name: 'latchkey',
+    wrapper: ['valgrind', ...callgrindArgs(out)],
+    readyTimeoutMs: 300_000,
   });
-  const first = child
-    .stdout()
-    .split('\n')
-    .find((l) => l.startsWith('{'));
-  if (!first) throw new Error('latchkey printed no first-start credentials');
-  const init = JSON.parse(first) as { app_id: string; app_key: string };
-  const lk: LatchkeyServer = {
-    child,
-    origin,
-    port,
-    dataDir,
-    databaseUrl: `sqlite:${path.join(dataDir, 'latchkey.db')}`,
-    init: { appId: init.app_id, appKey: init.app_key },
-  };
-  const { grantId } = await createBenchGrant(lk, upstreamPort);
-  return {
-    child,
-    origin,
-    path: '/v1/forward',
-    headers: {
-      authorization: `Bearer ${init.app_key}`,
-      'latchkey-target': `${upstreamOrigin}${UPSTREAM_PATH}`,
-      'latchkey-grant-id': grantId,
-    },
-    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
-  };
+  const cleanup = () => rmSync(lk.dataDir, { recursive: true, force: true });
+  if (!lk.init) {
+    await lk.child.stop();
+    cleanup();
+    throw new Error('latchkey printed no first-start credentials');
+  }
+  const { grantId } = await createBenchGrant(lk, up.port);
+  const req = forwardBearerRequest(lk.init.appKey, up, grantId);
+  return { child: lk.child, origin: lk.origin, path: req.path, headers: req.headers, cleanup };
 }
 
 /** The bare Node proxy (`bench/bare-proxy.ts`) under callgrind. */
@@ -159,7 +137,7 @@ async function bare(upstreamOrigin: string, out: string): Promise<Target> {
 
 const up = await startUpstream();
 try {
-  if (which !== 'bare') await count('latchkey forward', (out) => latchkey(up.origin, up.port, out));
+  if (which !== 'bare') await count('latchkey forward', (out) => latchkey(up, out));
   if (which !== 'lk') await count('bare proxy', (out) => bare(up.origin, out));
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);

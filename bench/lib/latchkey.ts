@@ -26,6 +26,10 @@ export interface LatchkeyOptions {
   readonly port?: number;
   /** Directory for `node --cpu-prof` output; no profiling when omitted. */
   readonly cpuProfDir?: string;
+  /** A command the node process runs under, with its own arguments (e.g. `valgrind --tool=callgrind`). */
+  readonly wrapper?: readonly string[];
+  /** Readiness deadline in milliseconds (default 60 s). */
+  readonly readyTimeoutMs?: number;
 }
 
 /** Credentials printed on first start. */
@@ -50,7 +54,7 @@ export interface LatchkeyServer {
  * logging, the given public URL and audit mode (default sync), and no master key, Redis or database
  * setting inherited (SQLite in the data dir unless `databaseUrl` is given).
  */
-export function latchkeyEnv(
+function latchkeyEnv(
   origin: string,
   opts: { auditMode?: 'sync' | 'async'; databaseUrl?: string | undefined } = {},
 ): NodeJS.ProcessEnv {
@@ -74,7 +78,7 @@ export function latchkeyEnv(
  * Starts `latchkey serve --data-dir D --port P --json` with loopback egress allowed, log level
  * `warn`, `LATCHKEY_PUBLIC_URL` = its own origin (so signed target URIs match) and the audit mode.
  *
- * @throws Error when the server does not come up within 60 s.
+ * @throws Error when the server does not come up within `readyTimeoutMs` (default 60 s).
  */
 export async function startLatchkey(opts: LatchkeyOptions): Promise<LatchkeyServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lk-bench-'));
@@ -84,10 +88,12 @@ export async function startLatchkey(opts: LatchkeyOptions): Promise<LatchkeyServ
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   // Extra node flags for investigations (e.g. `--trace-gc`), split on spaces.
   nodeArgs.push(...(process.env['LATCHKEY_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
+  const [command = process.execPath, ...wrapperArgs] = opts.wrapper ?? [];
   const child = await spawnChild(
     opts.name,
-    process.execPath,
+    command,
     [
+      ...(opts.wrapper ? [...wrapperArgs, process.execPath] : []),
       ...nodeArgs,
       process.env['LATCHKEY_BENCH_CLI'] ?? CLI,
       'serve',
@@ -97,7 +103,12 @@ export async function startLatchkey(opts: LatchkeyOptions): Promise<LatchkeyServ
       String(port),
       '--json',
     ],
-    { env, cwd: REPO_ROOT, ready: ({ stderr }) => stderr.includes('Latchkey listening on') },
+    {
+      env,
+      cwd: REPO_ROOT,
+      timeoutMs: opts.readyTimeoutMs,
+      ready: ({ stderr }) => stderr.includes('Latchkey listening on'),
+    },
   );
   const first = child
     .stdout()
