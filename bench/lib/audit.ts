@@ -52,6 +52,7 @@ export async function runAudit(s: AuditSettings): Promise<AuditResult[]> {
             origin: lk.origin,
             request: forwardBearerRequest(lk.init!.appKey, s.upstream, grantId),
             serverPids: () => [lk.child.pid],
+            loopPid: lk.child.pid,
             children: [lk.child],
           },
         });

@@ -22,6 +22,10 @@ export interface Summary {
   readonly cpuUsPerReq: number;
   readonly upstreamCpuUsPerReq: number;
   readonly loadgenCpuPct: number;
+  /** Event-loop CPU per request, µs, and shares of wall time on a core / runnable but waiting (NaN: not measured). */
+  readonly loopCpuUsPerReq: number;
+  readonly loopOnCpuPct: number;
+  readonly loopWaitPct: number;
   readonly runs: number;
 }
 
@@ -49,6 +53,10 @@ export function summarize(runs: readonly Measurement[]): Summary {
     cpuUsPerReq: m((x) => x.cpuUsPerReq),
     upstreamCpuUsPerReq: m((x) => x.upstreamCpuUsPerReq),
     loadgenCpuPct: m((x) => x.loadgenCpuPct),
+    // Results saved before these were measured lack them: NaN, shown as a dash.
+    loopCpuUsPerReq: m((x) => x.loopCpuUsPerReq ?? Number.NaN),
+    loopOnCpuPct: m((x) => x.loopOnCpuPct ?? Number.NaN),
+    loopWaitPct: m((x) => x.loopWaitPct ?? Number.NaN),
     runs: runs.length,
   };
 }
@@ -59,6 +67,8 @@ export interface Target {
   readonly origin: string;
   readonly request: LoadRequest;
   serverPids(): number[];
+  /** See {@link Variant.loopPid}. */
+  readonly loopPid?: number;
   readonly children: Variant['children'];
 }
 
@@ -86,7 +96,13 @@ export async function measure(t: Target, s: RunSettings): Promise<Measurement | 
     s.problems.push(...dead.map((d) => `${t.label}: ${d}`));
     return undefined;
   }
-  const base = { origin: t.origin, request: t.request, serverPids: t.serverPids, upstreamPid: s.upstream.child.pid };
+  const base = {
+    origin: t.origin,
+    request: t.request,
+    serverPids: t.serverPids,
+    upstreamPid: s.upstream.child.pid,
+    loopPid: t.loopPid,
+  };
   if (s.warmupS > 0) {
     const w = await runLoad({ ...base, connections: 50, durationS: s.warmupS });
     for (const p of w.problems) s.problems.push(`${t.label} warm-up: ${p}`);
@@ -96,7 +112,10 @@ export async function measure(t: Target, s: RunSettings): Promise<Measurement | 
   for (const d of deadChildren(all)) s.problems.push(`${t.label}: ${d}`);
   s.log(
     `  ${t.label.padEnd(22)} ${String(s.connections).padStart(2)}c ${m.rps.toFixed(0).padStart(6)} req/s ` +
-      `p50 ${m.p50Ms.toFixed(3)} p99 ${m.p99Ms.toFixed(3)} ms cpu ${m.cpuUsPerReq.toFixed(0)} µs/req`,
+      `p50 ${m.p50Ms.toFixed(3)} p99 ${m.p99Ms.toFixed(3)} ms cpu ${m.cpuUsPerReq.toFixed(0)} µs/req` +
+      (Number.isFinite(m.loopCpuUsPerReq)
+        ? ` (event loop ${m.loopCpuUsPerReq.toFixed(0)} µs/req, on CPU ${m.loopOnCpuPct.toFixed(0)} %, waiting ${m.loopWaitPct.toFixed(0)} %)`
+        : ''),
   );
   return m;
 }

@@ -5,7 +5,7 @@
  * built-in histogram rounds to whole milliseconds, too coarse here).
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
-import { totalCpuSeconds } from './proc.js';
+import { loopFigures, mainThreadSched, totalCpuSeconds, type LoopFigures } from './proc.js';
 import { quantileSorted, Samples } from './stats.js';
 import { runWrk } from './wrk.js';
 
@@ -48,10 +48,12 @@ export interface LoadOptions {
   readonly serverPids: () => number[];
   /** The upstream process (its CPU is reported separately). */
   readonly upstreamPid: number;
+  /** A single-process Node server: its main thread (the event loop) is measured on its own. */
+  readonly loopPid?: number | undefined;
 }
 
-/** The outcome of one run. */
-export interface Measurement {
+/** The outcome of one run; the event-loop figures are NaN for servers without one ({@link LoadOptions.loopPid}). */
+export interface Measurement extends LoopFigures {
   /** 2xx responses per second of wall time. */
   readonly rps: number;
   readonly p50Ms: number;
@@ -95,6 +97,7 @@ async function runAutocannon(opts: LoadOptions): Promise<Measurement> {
   const cpu0 = totalCpuSeconds(pids);
   const up0 = totalCpuSeconds([opts.upstreamPid]);
   const self0 = process.cpuUsage();
+  const loop0 = opts.loopPid === undefined ? undefined : mainThreadSched(opts.loopPid);
   const t0 = process.hrtime.bigint();
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     const instance = autocannon(
@@ -114,6 +117,7 @@ async function runAutocannon(opts: LoadOptions): Promise<Measurement> {
     });
   });
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const loop1 = opts.loopPid === undefined ? undefined : mainThreadSched(opts.loopPid);
   const self = process.cpuUsage(self0);
   const cpu = totalCpuSeconds(pids) - cpu0;
   const up = totalCpuSeconds([opts.upstreamPid]) - up0;
@@ -136,6 +140,7 @@ async function runAutocannon(opts: LoadOptions): Promise<Measurement> {
     cpuUsPerReq: ok ? (cpu * 1e6) / ok : Number.NaN,
     upstreamCpuUsPerReq: ok ? (up * 1e6) / ok : Number.NaN,
     loadgenCpuPct: ((self.user + self.system) / 1e6 / wallS) * 100,
+    ...loopFigures(loop0, loop1, wallS, ok),
     problems,
   };
 }

@@ -86,6 +86,61 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** One thread's scheduling counters: CPU time, and time spent runnable but waiting for a core. */
+export interface ThreadSched {
+  /** utime + stime of the thread (/proc/<pid>/task/<tid>/stat), seconds. */
+  readonly cpuS: number;
+  /** Time runnable but not running (the second field of /proc/<pid>/task/<tid>/schedstat), seconds. */
+  readonly waitS: number;
+}
+
+/**
+ * The scheduling counters of a process's main thread (a Node process's event loop), or undefined
+ * when the process is gone or the kernel keeps no schedstat.
+ */
+export function mainThreadSched(pid: number): ThreadSched | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const sched = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
+    return { cpuS: (Number(f[11]) + Number(f[12])) / ticksPerSecond(), waitS: Number(sched[1]) / 1e9 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a server's event loop did during a run (NaN when not measured). */
+export interface LoopFigures {
+  /** Event-loop CPU per 2xx response, µs. */
+  readonly loopCpuUsPerReq: number;
+  /** Share of the run's wall time the event loop was on a core, %. */
+  readonly loopOnCpuPct: number;
+  /** Share of the run's wall time the event loop was runnable but waiting for a core, %. */
+  readonly loopWaitPct: number;
+}
+
+/**
+ * Event-loop figures of a run from snapshots taken before and after it.
+ *
+ * @param wallS the run's wall time, seconds; `ok` its 2xx responses.
+ */
+export function loopFigures(
+  before: ThreadSched | undefined,
+  after: ThreadSched | undefined,
+  wallS: number,
+  ok: number,
+): LoopFigures {
+  if (!before || !after || wallS <= 0) {
+    return { loopCpuUsPerReq: Number.NaN, loopOnCpuPct: Number.NaN, loopWaitPct: Number.NaN };
+  }
+  const cpu = after.cpuS - before.cpuS;
+  return {
+    loopCpuUsPerReq: ok ? (cpu * 1e6) / ok : Number.NaN,
+    loopOnCpuPct: (cpu / wallS) * 100,
+    loopWaitPct: ((after.waitS - before.waitS) / wallS) * 100,
+  };
+}
+
 /** CPU seconds summed over a set of processes. */
 export function totalCpuSeconds(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);

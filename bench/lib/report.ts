@@ -46,6 +46,11 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** `on CPU % / waiting %` of an event loop, or a dash when it was not measured. */
+function loopShares(s: Pick<Summary, 'loopOnCpuPct' | 'loopWaitPct'>): string {
+  return Number.isFinite(s.loopOnCpuPct) ? `${f(s.loopOnCpuPct)} % / ${f(s.loopWaitPct)} %` : '—';
+}
+
 function comparisonTable(results: readonly VariantResult[], connections: 1 | 50): string {
   return table(
     [
@@ -55,13 +60,15 @@ function comparisonTable(results: readonly VariantResult[], connections: 1 | 50)
       'p90 ms',
       'p99 ms',
       'CPU µs/req',
+      'event loop CPU µs/req',
+      'event loop on CPU / waiting',
       'upstream CPU µs/req',
       'peak RSS MB',
       'load gen CPU',
     ],
     results.map((v) => {
       const s: Summary | undefined = v.summary[String(connections)];
-      if (!v.available || !s) return [v.name, 'not available', '', '', '', '', '', '', ''];
+      if (!v.available || !s) return [v.name, 'not available', '', '', '', '', '', '', '', '', ''];
       return [
         v.name,
         f(s.rps),
@@ -69,6 +76,8 @@ function comparisonTable(results: readonly VariantResult[], connections: 1 | 50)
         ms(s.p90Ms),
         ms(s.p99Ms),
         f(s.cpuUsPerReq),
+        f(s.loopCpuUsPerReq),
+        loopShares(s),
         f(s.upstreamCpuUsPerReq),
         f(v.peakRssMb, 1),
         `${f(s.loadgenCpuPct)} %`,
@@ -232,6 +241,11 @@ export function renderReport(r: BenchResults): string {
       'CPU and RSS include its audit insert and checkpoint threads (SQLite).',
     '- CPU per request: utime + stime of the server process(es) from `/proc/<pid>/stat` over the run ÷ 2xx responses ' +
       '("direct": the upstream’s). Peak RSS: `VmHWM` from `/proc/<pid>/status` at the end (over the process’s lifetime).',
+    '- Event loop (the Node servers: bare and Latchkey): the main thread alone, from `/proc/<pid>/task/<pid>/stat` ' +
+      '(its CPU ÷ 2xx responses, and ÷ wall time: "on CPU") and `schedstat` (time runnable but waiting for a core: ' +
+      '"waiting"). A single event loop bounds a Node server, so its CPU per request bounds throughput; the rest of ' +
+      'the wall time it either waited for a core (the cores were busy with other threads or processes) or had ' +
+      'nothing to run (every connection waited on the upstream or, with sync audit, on a commit).',
     '- Every server under test, the upstream and the load generator share the same cores ' +
       (r.loadGenerator === 'wrk'
         ? '(the "load gen CPU" column says how much of one core wrk took), '
@@ -323,7 +337,17 @@ export function renderReport(r: BenchResults): string {
       `\`GET /v1/forward\`, bearer, 50 connections, ${o.durationS} s per run, ${o.rounds} round(s), one fixed grant.`,
       '',
       table(
-        ['database', 'audit mode', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'peak RSS MB'],
+        [
+          'database',
+          'audit mode',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'CPU µs/req',
+          'event loop CPU µs/req',
+          'event loop on CPU / waiting',
+          'peak RSS MB',
+        ],
         r.audit.map((x) => [
           x.db,
           x.mode,
@@ -331,6 +355,8 @@ export function renderReport(r: BenchResults): string {
           ms(x.summary.p50Ms),
           ms(x.summary.p99Ms),
           f(x.summary.cpuUsPerReq),
+          f(x.summary.loopCpuUsPerReq),
+          loopShares(x.summary),
           f(x.peakRssMb, 1),
         ]),
       ),

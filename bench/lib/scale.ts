@@ -110,6 +110,7 @@ async function prepare(db: DbKind, size: number, s: ScaleSettings, cleanup: Clea
     origin: lk.origin,
     request: forwardBearerRequest(first.init!.appKey, s.upstream, () => seededGrantId(randomInt(among))),
     serverPids: () => [lk.child.pid],
+    loopPid: lk.child.pid,
     children: [lk.child],
   });
   return {

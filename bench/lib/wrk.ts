@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadOptions, LoadRequest, Measurement } from './load.js';
-import { ticksPerSecond, totalCpuSeconds } from './proc.js';
+import { loopFigures, mainThreadSched, ticksPerSecond, totalCpuSeconds } from './proc.js';
 
 /** Requests per second assumed before a request has been measured once (sizes pre-generated files). */
 const FIRST_RATE_CAP = 60_000;
@@ -303,6 +303,8 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
     const pids = opts.serverPids();
     const cpu0 = totalCpuSeconds(pids);
     const up0 = totalCpuSeconds([opts.upstreamPid]);
+    const loop0 = opts.loopPid === undefined ? undefined : mainThreadSched(opts.loopPid);
+    const t0 = process.hrtime.bigint();
     const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>(
       (resolve, reject) => {
         const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -318,6 +320,9 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
     );
     const cpu = totalCpuSeconds(pids) - cpu0;
     const up = totalCpuSeconds([opts.upstreamPid]) - up0;
+    // Over the same window as the CPU figures (wrk's whole life), not wrk's own measured duration.
+    const loopWindowS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const loop1 = opts.loopPid === undefined ? undefined : mainThreadSched(opts.loopPid);
     const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
     if (code !== 0 || !line) {
       throw new Error(`wrk exited with ${code}: ${(stderr || stdout).trim().slice(-500)}`);
@@ -357,6 +362,7 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
       cpuUsPerReq: ok ? (cpu * 1e6) / ok : Number.NaN,
       upstreamCpuUsPerReq: ok ? (up * 1e6) / ok : Number.NaN,
       loadgenCpuPct: (w.cpuTicks / ticksPerSecond() / wallS) * 100,
+      ...loopFigures(loop0, loop1, loopWindowS, ok),
       problems,
     };
   } finally {

@@ -127,6 +127,7 @@ export async function bareVariant(up: Upstream): Promise<Variant> {
     origin: `http://127.0.0.1:${port}`,
     request: { method: 'GET', path: UPSTREAM_PATH, headers: { 'latchkey-grant-id': grantId } },
     serverPids: () => [child.pid],
+    loopPid: child.pid,
     children: [child],
     stop: () => child.stop(),
   };

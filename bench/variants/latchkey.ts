@@ -115,6 +115,7 @@ export async function latchkeyVariant(
       origin: lk.origin,
       request,
       serverPids: () => [lk.child.pid],
+      loopPid: lk.child.pid,
       children: [lk.child],
       stop,
     };

@@ -32,6 +32,8 @@ export interface Variant {
   readonly request: LoadRequest;
   /** The processes whose CPU and peak RSS are charged to this variant. */
   serverPids(): number[];
+  /** A single-process Node server's pid: its event loop (main thread) is also measured on its own. */
+  readonly loopPid?: number;
   /** Child processes that must stay alive while the variant is measured. */
   readonly children: readonly Child[];
   stop(): Promise<void>;
