@@ -53,10 +53,9 @@ export function summarize(runs: readonly Measurement[]): Summary {
     cpuUsPerReq: m((x) => x.cpuUsPerReq),
     upstreamCpuUsPerReq: m((x) => x.upstreamCpuUsPerReq),
     loadgenCpuPct: m((x) => x.loadgenCpuPct),
-    // Results saved before these were measured lack them: NaN, shown as a dash.
-    loopCpuUsPerReq: m((x) => x.loopCpuUsPerReq ?? Number.NaN),
-    loopOnCpuPct: m((x) => x.loopOnCpuPct ?? Number.NaN),
-    loopWaitPct: m((x) => x.loopWaitPct ?? Number.NaN),
+    loopCpuUsPerReq: m((x) => x.loopCpuUsPerReq),
+    loopOnCpuPct: m((x) => x.loopOnCpuPct),
+    loopWaitPct: m((x) => x.loopWaitPct),
     runs: runs.length,
   };
 }

@@ -18,10 +18,13 @@ export function ticksPerSecond(): number {
   return clockTicks;
 }
 
-/** Fields of /proc/<pid>/stat after the command name (which may contain spaces and parentheses). */
-function statFields(pid: number): string[] | undefined {
+/**
+ * Fields of /proc/<pid>/stat (or of a thread's /proc/<pid>/task/<tid>/stat, `file`) after the command
+ * name (which may contain spaces and parentheses).
+ */
+function statFields(pid: number, file = `/proc/${pid}/stat`): string[] | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(file, 'utf8');
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
@@ -36,8 +39,12 @@ function statFields(pid: number): string[] | undefined {
  */
 export function cpuSeconds(pid: number): number {
   const f = statFields(pid);
+  return f ? statCpuSeconds(f) : 0;
+}
+
+/** utime + stime of {@link statFields}, seconds. */
+function statCpuSeconds(f: readonly string[]): number {
   // After "pid (comm) ", field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
-  if (!f) return 0;
   return (Number(f[11]) + Number(f[12])) / ticksPerSecond();
 }
 
@@ -99,11 +106,11 @@ export interface ThreadSched {
  * when the process is gone or the kernel keeps no schedstat.
  */
 export function mainThreadSched(pid: number): ThreadSched | undefined {
+  const f = statFields(pid, `/proc/${pid}/task/${pid}/stat`);
+  if (!f) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const sched = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
-    return { cpuS: (Number(f[11]) + Number(f[12])) / ticksPerSecond(), waitS: Number(sched[1]) / 1e9 };
+    return { cpuS: statCpuSeconds(f), waitS: Number(sched[1]) / 1e9 };
   } catch {
     return undefined;
   }
