@@ -12,7 +12,7 @@ import { freePort, spawnChild, type Child } from './child.js';
 /** Repository root (bench/lib/../..). */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The `latchkey` CLI of this checkout (`LATCHKEY_BENCH_CLI` runs another build's instead). */
-export const CLI = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'latchkey.mjs');
+const CLI = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'latchkey.mjs');
 
 /** Options of {@link startLatchkey}. */
 export interface LatchkeyOptions {

@@ -89,8 +89,7 @@ export function injectCredential(
   url: URL,
   sigv4?: SigV4Plan,
 ): string[] | Promise<string[]> {
-  // `delete` only what is there: deleting an absent key still costs a runtime call.
-  for (const h of CREDENTIAL_HEADERS) if (h in headers) delete headers[h];
+  for (const h of CREDENTIAL_HEADERS) dropHeader(headers, h);
   const inj = cred.injection;
   if (inj.header) dropHeader(headers, inj.header.toLowerCase());
   for (const h of inj.headers ?? []) dropHeader(headers, h.name.toLowerCase());
@@ -127,6 +126,7 @@ export function injectCredential(
   }
 }
 
+/** Deletes `name` only when present: deleting an absent key still costs a runtime call. */
 function dropHeader(headers: HeaderMap, name: string): void {
   if (name in headers) delete headers[name];
 }
