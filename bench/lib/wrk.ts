@@ -186,6 +186,13 @@ interface WrkResult {
 
 /** Highest 2xx rate seen per request and connection count (sizes the next pre-generated files). */
 const seenRate = new WeakMap<LoadRequest, Map<number, number>>();
+/**
+ * Highest 2xx rate seen per connection count by any pre-generated request without a validity limit
+ * (the scale section's random grant ids): a floor for sizing each of them. Their own first rate can
+ * be far below a later one (a database read from a cold disk right after seeding, then cached), and
+ * twice that rate ran out in a later round; such requests cost little to make in excess.
+ */
+const seenRateUnlimited = new Map<number, number>();
 
 /** The Lua prologue: the base request (method, path, headers, body) and the per-thread request files. */
 function prologue(r: LoadRequest, connections: number, files: readonly string[] | undefined): string {
@@ -262,7 +269,9 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
       // Each pre-generated request is sent once: size for twice the best rate seen at this many
       // connections (else at any: the warm-up runs at 50 before the 1-connection run), plus a second.
       const seen = seenRate.get(r);
-      const best = seen?.get(opts.connections) ?? (seen?.size ? Math.max(...seen.values()) : FIRST_RATE_CAP / 2);
+      const own = seen?.get(opts.connections) ?? (seen?.size ? Math.max(...seen.values()) : FIRST_RATE_CAP / 2);
+      // Requests without a validity limit: at least the best rate any of them reached at this many.
+      const best = r.validForS === undefined ? Math.max(own, seenRateUnlimited.get(opts.connections) ?? 0) : own;
       const rate = 2 * best;
       const perThread = Math.ceil((rate * (durationS + 1)) / threads);
       generated = perThread * threads;
@@ -353,6 +362,9 @@ export async function runWrk(bin: string, opts: LoadOptions): Promise<Measuremen
     const rates = seenRate.get(r) ?? new Map<number, number>();
     rates.set(opts.connections, Math.max(rates.get(opts.connections) ?? 0, rps));
     seenRate.set(r, rates);
+    if (r.setup && r.validForS === undefined) {
+      seenRateUnlimited.set(opts.connections, Math.max(seenRateUnlimited.get(opts.connections) ?? 0, rps));
+    }
     return {
       rps,
       p50Ms: w.p50 / 1000,
