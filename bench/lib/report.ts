@@ -255,18 +255,24 @@ export function renderReport(r: BenchResults): string {
     '## Targets (DESIGN §13)',
     '',
     table(
-      ['area', 'subject', 'metric', 'value', 'target', 'verdict'],
-      r.targets.map((t) => [
-        t.area,
-        t.subject,
-        t.metric,
-        `${t.unit === 'ms' ? ms(t.value) : f(t.value, t.unit === '×' ? 2 : 1)} ${t.unit}`,
-        t.target,
-        t.verdict === 'PASS' || t.verdict === 'MISS' ? `**${t.verdict}**` : t.verdict,
-      ]),
+      ['area', 'subject', 'metric', 'value', 'per round', 'target', 'verdict'],
+      r.targets.map((t) => {
+        const fig = (v: number) => (t.unit === 'ms' ? ms(v) : f(v, t.unit === '×' ? 2 : 1));
+        return [
+          t.area,
+          t.subject,
+          t.metric,
+          `${fig(t.value)} ${t.unit}`,
+          // Results saved before per-round figures existed have none: a dash.
+          t.perRound?.length ? t.perRound.map(fig).join(' / ') : '—',
+          t.target,
+          t.verdict === 'PASS' || t.verdict === 'MISS' || t.verdict === 'MIXED' ? `**${t.verdict}**` : t.verdict,
+        ];
+      }),
     ),
     '',
     [
+      'The value is taken on the medians over rounds; "per round" is the same figure for each round (round k of the subject against round k of what it is compared with). A verdict is PASS or MISS only when every round agrees with the medians; **MIXED** when the rounds straddle the target, so the run does not settle it (the figure is near the target, or the machine drifted between the runs compared: see the run-to-run spread).',
       'Proxy targets apply to the streaming doors (`/v1/forward`, gateway); `/v1/proxy` buffers a JSON envelope and is reported for information.',
       o.scaleSizes.includes(1_000_000)
         ? ''

@@ -1,12 +1,17 @@
 /**
- * The DESIGN §13 targets, checked against a run's medians.
+ * The DESIGN §13 targets, checked against a run's medians and against each round.
  */
 import type { AuditResult } from './audit.js';
 import type { Summary, VariantResult } from './compare.js';
+import type { Measurement } from './load.js';
 import { WORKING_SET, type ScaleResult } from './scale.js';
 
-/** PASS/MISS for a target; `info` for a figure reported without a target; `n/a` when not measured. */
-export type Verdict = 'PASS' | 'MISS' | 'info' | 'n/a';
+/**
+ * PASS/MISS for a target whose median and every round agree; MIXED when they do not (the rounds
+ * compared straddle the target: the run does not settle it); `info` for a figure reported without a
+ * target; `n/a` when not measured.
+ */
+export type Verdict = 'PASS' | 'MISS' | 'MIXED' | 'info' | 'n/a';
 
 /** One checked target. */
 export interface TargetCheck {
@@ -17,17 +22,44 @@ export interface TargetCheck {
   readonly unit: string;
   readonly target: string;
   readonly verdict: Verdict;
+  /**
+   * The metric in each round (round k of the subject against round k of what it is compared with),
+   * in round order; absent for a figure taken once (peak RSS).
+   */
+  readonly perRound?: readonly number[];
 }
 
 /** Latchkey variants the proxy targets apply to (the JSON envelope is reported for information). */
 const STREAMING = new Set(['lk-forward-bearer', 'lk-forward-signed', 'lk-gateway']);
 
-const check = (ok: boolean, applies: boolean, value: number): Verdict =>
-  !Number.isFinite(value) ? 'n/a' : !applies ? 'info' : ok ? 'PASS' : 'MISS';
+/**
+ * The verdict of `value` (the medians' figure) under `ok`: MIXED when a round's figure falls on the
+ * other side of the target than the medians' does.
+ */
+function judge(ok: (v: number) => boolean, applies: boolean, value: number, perRound: readonly number[] = []): Verdict {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (!applies) return 'info';
+  const pass = ok(value);
+  if (perRound.some((r) => Number.isFinite(r) && ok(r) !== pass)) return 'MIXED';
+  return pass ? 'PASS' : 'MISS';
+}
+
+/** `f` of round k of `a` against round k of `b`, for the rounds both have. */
+function byRound(
+  a: readonly Measurement[] | undefined,
+  b: readonly Measurement[] | undefined,
+  f: (x: Measurement, y: Measurement) => number,
+): number[] {
+  const n = Math.min(a?.length ?? 0, b?.length ?? 0);
+  return Array.from({ length: n }, (_, k) => f(a![k]!, b![k]!));
+}
 
 /**
  * Checks the proxy targets (throughput vs bare, added latency, p99 vs bare), the scale targets
- * (throughput within 10 % from smallest to 1M, RSS ≤ 300 MB at 1M) and the audit target.
+ * (throughput within 10 % from smallest to 1M, RSS ≤ 300 MB at 1M) and the audit target, on the
+ * medians over rounds and on each round (see {@link Verdict}).
+ *
+ * @returns one check per target and reported figure, with its per-round figures where runs repeat.
  */
 export function checkTargets(
   comparison: readonly VariantResult[],
@@ -35,8 +67,9 @@ export function checkTargets(
   audit: readonly AuditResult[],
 ): TargetCheck[] {
   const out: TargetCheck[] = [];
-  const sum = (name: string, c: 1 | 50): Summary | undefined =>
-    comparison.find((v) => v.name === name && v.available)?.summary[String(c)];
+  const variant = (name: string) => comparison.find((v) => v.name === name && v.available);
+  const sum = (name: string, c: 1 | 50): Summary | undefined => variant(name)?.summary[String(c)];
+  const runsOf = (name: string, c: 1 | 50): Measurement[] | undefined => variant(name)?.runs[String(c)];
   const direct1 = sum('direct', 1);
   const bare50 = sum('bare', 50);
   const nginx50 = sum('nginx', 50);
@@ -44,58 +77,67 @@ export function checkTargets(
     const applies = STREAMING.has(v.name);
     const s1 = v.summary['1'];
     const s50 = v.summary['50'];
-    const ratioBare = (s50?.rps ?? NaN) / (bare50?.rps ?? NaN);
-    const ratioNginx = (s50?.rps ?? NaN) / (nginx50?.rps ?? NaN);
-    const addP50 = (s1?.p50Ms ?? NaN) - (direct1?.p50Ms ?? NaN);
-    const addP99 = (s1?.p99Ms ?? NaN) - (direct1?.p99Ms ?? NaN);
-    const p99Ratio = (s50?.p99Ms ?? NaN) / (bare50?.p99Ms ?? NaN);
+    const r1 = v.runs['1'];
+    const r50 = v.runs['50'];
     const area = 'proxy';
+    const row = (
+      metric: string,
+      value: number,
+      unit: string,
+      target: string,
+      ok: ((x: number) => boolean) | undefined,
+      perRound: number[],
+    ): TargetCheck => ({
+      area,
+      subject: v.name,
+      metric,
+      value,
+      unit,
+      target,
+      verdict: judge(ok ?? (() => true), ok !== undefined && applies, value, perRound),
+      perRound,
+    });
     out.push(
-      {
-        area,
-        subject: v.name,
-        metric: 'req/s ÷ bare (50c)',
-        value: ratioBare,
-        unit: '×',
-        target: '≥ 0.80',
-        verdict: check(ratioBare >= 0.8, applies, ratioBare),
-      },
-      {
-        area,
-        subject: v.name,
-        metric: 'req/s ÷ nginx (50c)',
-        value: ratioNginx,
-        unit: '×',
-        target: '(reported)',
-        verdict: check(true, false, ratioNginx),
-      },
-      {
-        area,
-        subject: v.name,
-        metric: 'added p50 over direct (1c)',
-        value: addP50,
-        unit: 'ms',
-        target: '≤ 0.25 ms',
-        verdict: check(addP50 <= 0.25, applies, addP50),
-      },
-      {
-        area,
-        subject: v.name,
-        metric: 'added p99 over direct (1c)',
-        value: addP99,
-        unit: 'ms',
-        target: '≤ 1 ms',
-        verdict: check(addP99 <= 1, applies, addP99),
-      },
-      {
-        area,
-        subject: v.name,
-        metric: 'p99 ÷ bare p99 (50c)',
-        value: p99Ratio,
-        unit: '×',
-        target: '≤ 1.5',
-        verdict: check(p99Ratio <= 1.5, applies, p99Ratio),
-      },
+      row(
+        'req/s ÷ bare (50c)',
+        (s50?.rps ?? NaN) / (bare50?.rps ?? NaN),
+        '×',
+        '≥ 0.80',
+        (x) => x >= 0.8,
+        byRound(r50, runsOf('bare', 50), (a, b) => a.rps / b.rps),
+      ),
+      row(
+        'req/s ÷ nginx (50c)',
+        (s50?.rps ?? NaN) / (nginx50?.rps ?? NaN),
+        '×',
+        '(reported)',
+        undefined,
+        byRound(r50, runsOf('nginx', 50), (a, b) => a.rps / b.rps),
+      ),
+      row(
+        'added p50 over direct (1c)',
+        (s1?.p50Ms ?? NaN) - (direct1?.p50Ms ?? NaN),
+        'ms',
+        '≤ 0.25 ms',
+        (x) => x <= 0.25,
+        byRound(r1, runsOf('direct', 1), (a, b) => a.p50Ms - b.p50Ms),
+      ),
+      row(
+        'added p99 over direct (1c)',
+        (s1?.p99Ms ?? NaN) - (direct1?.p99Ms ?? NaN),
+        'ms',
+        '≤ 1 ms',
+        (x) => x <= 1,
+        byRound(r1, runsOf('direct', 1), (a, b) => a.p99Ms - b.p99Ms),
+      ),
+      row(
+        'p99 ÷ bare p99 (50c)',
+        (s50?.p99Ms ?? NaN) / (bare50?.p99Ms ?? NaN),
+        '×',
+        '≤ 1.5',
+        (x) => x <= 1.5,
+        byRound(r50, runsOf('bare', 50), (a, b) => a.p99Ms / b.p99Ms),
+      ),
     );
   }
   for (const db of ['sqlite', 'postgres'] as const) {
@@ -107,6 +149,7 @@ export function checkTargets(
     const large = rows[rows.length - 1]!;
     const isFull = large.size >= 1_000_000;
     const ratio = large.summary.rps / small.summary.rps;
+    const perRound = byRound(large.runs, small.runs, (a, b) => a.rps / b.rps);
     out.push({
       area: 'scale',
       subject: db,
@@ -114,7 +157,8 @@ export function checkTargets(
       value: ratio,
       unit: '×',
       target: '≥ 0.90 (10 → 1,000,000)',
-      verdict: check(ratio >= 0.9, isFull, ratio),
+      verdict: judge((x) => x >= 0.9, isFull, ratio, perRound),
+      perRound,
     });
     // The same stored counts, calls spread over a working set the caches hold (the small size's
     // uniform run names the same grants when it stores no more than the working set).
@@ -128,7 +172,8 @@ export function checkTargets(
         value: wsRatio,
         unit: '×',
         target: '(reported)',
-        verdict: check(wsRatio >= 0.9, false, wsRatio),
+        verdict: judge((x) => x >= 0.9, false, wsRatio),
+        perRound: byRound(ws.runs, small.runs, (a, b) => a.rps / b.rps),
       });
     }
     out.push({
@@ -138,7 +183,7 @@ export function checkTargets(
       value: large.peakRssMb,
       unit: 'MB',
       target: '≤ 300 MB at 1,000,000',
-      verdict: check(large.peakRssMb <= 300, isFull, large.peakRssMb),
+      verdict: judge((x) => x <= 300, isFull, large.peakRssMb),
     });
   }
   for (const db of ['sqlite', 'postgres'] as const) {
@@ -146,6 +191,7 @@ export function checkTargets(
     const async_ = audit.find((a) => a.db === db && a.mode === 'async');
     if (!sync || !async_) continue;
     const ratio = sync.summary.rps / async_.summary.rps;
+    const perRound = byRound(sync.runs, async_.runs, (a, b) => a.rps / b.rps);
     out.push({
       area: 'audit',
       subject: db,
@@ -153,7 +199,8 @@ export function checkTargets(
       value: ratio,
       unit: '×',
       target: '≥ 0.90',
-      verdict: check(ratio >= 0.9, true, ratio),
+      verdict: judge((x) => x >= 0.9, true, ratio, perRound),
+      perRound,
     });
   }
   return out;
