@@ -54,6 +54,45 @@ function byRound(
   return Array.from({ length: n }, (_, k) => f(a![k]!, b![k]!));
 }
 
+/** The figures of a run that a proxy target compares: a median (`Summary`) or one round (`Measurement`). */
+type Figures = Pick<Summary, 'rps' | 'p50Ms' | 'p99Ms'>;
+
+/** A proxy target: a Latchkey variant against a baseline at one shape; `ok` absent: reported only. */
+interface ProxyTarget {
+  readonly metric: string;
+  readonly connections: 1 | 50;
+  readonly against: 'bare' | 'nginx' | 'direct';
+  readonly figure: (x: Figures, base: Figures) => number;
+  readonly unit: string;
+  readonly target: string;
+  readonly ok?: (v: number) => boolean;
+}
+
+const proxyTarget = (
+  metric: string,
+  connections: 1 | 50,
+  against: ProxyTarget['against'],
+  figure: ProxyTarget['figure'],
+  unit: string,
+  target: string,
+  ok?: (v: number) => boolean,
+): ProxyTarget => ({ metric, connections, against, figure, unit, target, ok });
+const rpsRatio = (x: Figures, b: Figures) => x.rps / b.rps;
+const addedP50 = (x: Figures, b: Figures) => x.p50Ms - b.p50Ms;
+const addedP99 = (x: Figures, b: Figures) => x.p99Ms - b.p99Ms;
+const p99Ratio = (x: Figures, b: Figures) => x.p99Ms / b.p99Ms;
+const atLeast = (t: number) => (v: number) => v >= t;
+const atMost = (t: number) => (v: number) => v <= t;
+
+/** The proxy targets (DESIGN §13), in report order. */
+const PROXY_TARGETS: readonly ProxyTarget[] = [
+  proxyTarget('req/s ÷ bare (50c)', 50, 'bare', rpsRatio, '×', '≥ 0.80', atLeast(0.8)),
+  proxyTarget('req/s ÷ nginx (50c)', 50, 'nginx', rpsRatio, '×', '(reported)'),
+  proxyTarget('added p50 over direct (1c)', 1, 'direct', addedP50, 'ms', '≤ 0.25 ms', atMost(0.25)),
+  proxyTarget('added p99 over direct (1c)', 1, 'direct', addedP99, 'ms', '≤ 1 ms', atMost(1)),
+  proxyTarget('p99 ÷ bare p99 (50c)', 50, 'bare', p99Ratio, '×', '≤ 1.5', atMost(1.5)),
+];
+
 /**
  * Checks the proxy targets (throughput vs bare, added latency, p99 vs bare), the scale targets
  * (throughput within 10 % from smallest to 1M, RSS ≤ 300 MB at 1M) and the audit target, on the
@@ -68,77 +107,26 @@ export function checkTargets(
 ): TargetCheck[] {
   const out: TargetCheck[] = [];
   const variant = (name: string) => comparison.find((v) => v.name === name && v.available);
-  const sum = (name: string, c: 1 | 50): Summary | undefined => variant(name)?.summary[String(c)];
-  const runsOf = (name: string, c: 1 | 50): Measurement[] | undefined => variant(name)?.runs[String(c)];
-  const direct1 = sum('direct', 1);
-  const bare50 = sum('bare', 50);
-  const nginx50 = sum('nginx', 50);
   for (const v of comparison.filter((x) => x.name.startsWith('lk-') && x.available)) {
     const applies = STREAMING.has(v.name);
-    const s1 = v.summary['1'];
-    const s50 = v.summary['50'];
-    const r1 = v.runs['1'];
-    const r50 = v.runs['50'];
-    const area = 'proxy';
-    const row = (
-      metric: string,
-      value: number,
-      unit: string,
-      target: string,
-      ok: ((x: number) => boolean) | undefined,
-      perRound: number[],
-    ): TargetCheck => ({
-      area,
-      subject: v.name,
-      metric,
-      value,
-      unit,
-      target,
-      verdict: judge(ok ?? (() => true), ok !== undefined && applies, value, perRound),
-      perRound,
-    });
-    out.push(
-      row(
-        'req/s ÷ bare (50c)',
-        (s50?.rps ?? NaN) / (bare50?.rps ?? NaN),
-        '×',
-        '≥ 0.80',
-        (x) => x >= 0.8,
-        byRound(r50, runsOf('bare', 50), (a, b) => a.rps / b.rps),
-      ),
-      row(
-        'req/s ÷ nginx (50c)',
-        (s50?.rps ?? NaN) / (nginx50?.rps ?? NaN),
-        '×',
-        '(reported)',
-        undefined,
-        byRound(r50, runsOf('nginx', 50), (a, b) => a.rps / b.rps),
-      ),
-      row(
-        'added p50 over direct (1c)',
-        (s1?.p50Ms ?? NaN) - (direct1?.p50Ms ?? NaN),
-        'ms',
-        '≤ 0.25 ms',
-        (x) => x <= 0.25,
-        byRound(r1, runsOf('direct', 1), (a, b) => a.p50Ms - b.p50Ms),
-      ),
-      row(
-        'added p99 over direct (1c)',
-        (s1?.p99Ms ?? NaN) - (direct1?.p99Ms ?? NaN),
-        'ms',
-        '≤ 1 ms',
-        (x) => x <= 1,
-        byRound(r1, runsOf('direct', 1), (a, b) => a.p99Ms - b.p99Ms),
-      ),
-      row(
-        'p99 ÷ bare p99 (50c)',
-        (s50?.p99Ms ?? NaN) / (bare50?.p99Ms ?? NaN),
-        '×',
-        '≤ 1.5',
-        (x) => x <= 1.5,
-        byRound(r50, runsOf('bare', 50), (a, b) => a.p99Ms / b.p99Ms),
-      ),
-    );
+    for (const p of PROXY_TARGETS) {
+      const shape = String(p.connections);
+      const base = variant(p.against);
+      const a = v.summary[shape];
+      const b = base?.summary[shape];
+      const value = a && b ? p.figure(a, b) : NaN;
+      const perRound = byRound(v.runs[shape], base?.runs[shape], p.figure);
+      out.push({
+        area: 'proxy',
+        subject: v.name,
+        metric: p.metric,
+        value,
+        unit: p.unit,
+        target: p.target,
+        verdict: judge(p.ok ?? (() => true), p.ok !== undefined && applies, value, perRound),
+        perRound,
+      });
+    }
   }
   for (const db of ['sqlite', 'postgres'] as const) {
     const rows = scale
@@ -157,7 +145,7 @@ export function checkTargets(
       value: ratio,
       unit: '×',
       target: '≥ 0.90 (10 → 1,000,000)',
-      verdict: judge((x) => x >= 0.9, isFull, ratio, perRound),
+      verdict: judge(atLeast(0.9), isFull, ratio, perRound),
       perRound,
     });
     // The same stored counts, calls spread over a working set the caches hold (the small size's
@@ -172,7 +160,7 @@ export function checkTargets(
         value: wsRatio,
         unit: '×',
         target: '(reported)',
-        verdict: judge((x) => x >= 0.9, false, wsRatio),
+        verdict: judge(atLeast(0.9), false, wsRatio),
         perRound: byRound(ws.runs, small.runs, (a, b) => a.rps / b.rps),
       });
     }
@@ -183,7 +171,7 @@ export function checkTargets(
       value: large.peakRssMb,
       unit: 'MB',
       target: '≤ 300 MB at 1,000,000',
-      verdict: judge((x) => x <= 300, isFull, large.peakRssMb),
+      verdict: judge(atMost(300), isFull, large.peakRssMb),
     });
   }
   for (const db of ['sqlite', 'postgres'] as const) {
@@ -199,7 +187,7 @@ export function checkTargets(
       value: ratio,
       unit: '×',
       target: '≥ 0.90',
-      verdict: judge((x) => x >= 0.9, true, ratio, perRound),
+      verdict: judge(atLeast(0.9), true, ratio, perRound),
       perRound,
     });
   }
