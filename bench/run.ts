@@ -20,7 +20,7 @@ import { serverVersion } from './lib/pg.js';
 import { runProfile, type ProfileResult } from './lib/profile.js';
 import { renderReport, type BenchResults } from './lib/report.js';
 import { runScale, type DbKind, type ScaleResult } from './lib/scale.js';
-import { checkTargets } from './lib/targets.js';
+import { checkTargets, isJudged } from './lib/targets.js';
 import { startVariants } from './lib/variants-start.js';
 import { findWrk, maxPremadeRunS, stopWrk, wrkRunSeconds } from './lib/wrk.js';
 import { NGINX_WORKERS, startUpstream } from './variants/baselines.js';
@@ -156,7 +156,7 @@ async function main(opts: BenchOptions): Promise<number> {
   writeFileSync(reportPath, renderReport(results));
   log(`wrote ${path.relative(REPO_ROOT, reportPath)} and ${path.relative(REPO_ROOT, jsonPath)}`);
   for (const t of results.targets) {
-    if (t.verdict === 'PASS' || t.verdict === 'MISS' || t.verdict === 'MIXED') {
+    if (isJudged(t.verdict)) {
       const rounds = t.perRound?.length ? `; per round ${t.perRound.map((x) => x.toFixed(3)).join(' / ')}` : '';
       log(
         `  ${t.verdict} ${t.area} ${t.subject}: ${t.metric} = ${t.value.toFixed(3)} ${t.unit} (target ${t.target}${rounds})`,

@@ -9,7 +9,7 @@ import type { BenchOptions } from './options.js';
 import type { ProfileResult } from './profile.js';
 import { hotspotShares, suggestionsFor } from './suggestions.js';
 import { WORKING_SET, type ScaleResult } from './scale.js';
-import type { TargetCheck } from './targets.js';
+import { isJudged, type TargetCheck } from './targets.js';
 
 /** Everything one run produced (also the shape of bench/results/latest.json). */
 export interface BenchResults {
@@ -266,7 +266,7 @@ export function renderReport(r: BenchResults): string {
           // Results saved before per-round figures existed have none: a dash.
           t.perRound?.length ? t.perRound.map(fig).join(' / ') : '—',
           t.target,
-          t.verdict === 'PASS' || t.verdict === 'MISS' || t.verdict === 'MIXED' ? `**${t.verdict}**` : t.verdict,
+          isJudged(t.verdict) ? `**${t.verdict}**` : t.verdict,
         ];
       }),
     ),

@@ -13,6 +13,11 @@ import { WORKING_SET, type ScaleResult } from './scale.js';
  */
 export type Verdict = 'PASS' | 'MISS' | 'MIXED' | 'info' | 'n/a';
 
+/** Whether a verdict judges a target (PASS, MISS or MIXED), rather than reporting a figure. */
+export function isJudged(v: Verdict): boolean {
+  return v === 'PASS' || v === 'MISS' || v === 'MIXED';
+}
+
 /** One checked target. */
 export interface TargetCheck {
   readonly area: string;
